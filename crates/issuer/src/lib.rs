@@ -1,0 +1,2 @@
+//! The crossauthz issuer service (gRPC).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! The crossauthz registry service (gRPC).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! The crossauthz status-list service (gRPC).
+#![forbid(unsafe_code)]

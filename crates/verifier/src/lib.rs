@@ -1,0 +1,2 @@
+//! The crossauthz verifier service (gRPC).
+#![forbid(unsafe_code)]
