@@ -25,7 +25,8 @@ fn main() -> std::process::ExitCode {
             println!("contracts: {}", crossauthz_proto::PACKAGES.join(", "));
             if cli.command.is_none() {
                 println!();
-                println!("Run `crossauthz --help` for the subcommands.");
+                // Printing help only fails if stdout is closed; nothing to report then.
+                let _ = <Cli as clap::CommandFactory>::command().print_help();
             }
             std::process::ExitCode::SUCCESS
         }
