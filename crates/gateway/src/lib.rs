@@ -1,2 +1,60 @@
-//! The public HTTPS edge of a crossauthz domain (axum): OAuth AS endpoints, CIMD hosting, DID/JWKS/status publication, admin REST.
+//! The public HTTPS edge of a crossauthz domain.
+//!
+//! The gateway holds no state of its own: every request becomes a call to one of the domain's
+//! gRPC services ([`Upstreams`]). It owns the HTTP concerns — routing, content negotiation,
+//! caching headers, admin authentication, RFC 9457 problem responses — and nothing else.
 #![forbid(unsafe_code)]
+
+pub mod admin_auth;
+pub mod problem;
+pub mod tls;
+
+use std::sync::Arc;
+
+use axum::Router;
+use crossauthz_proto::issuer::issuer_client::IssuerClient;
+use crossauthz_proto::registry::registry_client::RegistryClient;
+use crossauthz_proto::status_list::status_list_client::StatusListClient;
+use tonic::transport::Channel;
+
+/// What a gateway needs to know about its domain.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// The domain's public base URL and OAuth issuer, e.g. `https://alpha.example`.
+    pub public_url: url::Url,
+    /// The admin bearer token for `/admin/v1/...`. Compared in constant time; never logged.
+    pub admin_token: admin_auth::AdminToken,
+}
+
+/// gRPC clients of the domain's services.
+#[derive(Clone, Debug)]
+pub struct Upstreams {
+    /// The registry service.
+    pub registry: RegistryClient<Channel>,
+    /// The issuer service.
+    pub issuer: IssuerClient<Channel>,
+    /// The status-list service.
+    pub status_list: StatusListClient<Channel>,
+}
+
+/// Shared state of every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The gateway's configuration.
+    pub config: Arc<GatewayConfig>,
+    /// The upstream services.
+    pub upstreams: Upstreams,
+}
+
+/// The whole public router of a domain.
+pub fn router(state: AppState) -> Router {
+    let admin = Router::new().layer(axum::middleware::from_fn_with_state(
+        state.config.admin_token.clone(),
+        admin_auth::require_admin,
+    ));
+    Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .nest("/admin/v1", admin)
+        .with_state(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
