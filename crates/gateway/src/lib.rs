@@ -7,6 +7,7 @@
 
 pub mod admin_auth;
 pub mod problem;
+pub mod routes;
 pub mod tls;
 
 use std::sync::Arc;
@@ -48,12 +49,19 @@ pub struct AppState {
 
 /// The whole public router of a domain.
 pub fn router(state: AppState) -> Router {
-    let admin = Router::new().layer(axum::middleware::from_fn_with_state(
+    let admin = Router::new()
+        .merge(routes::admin_agents::admin_routes())
+        .merge(routes::admin_credentials::admin_routes())
+        .layer(axum::middleware::from_fn_with_state(
         state.config.admin_token.clone(),
         admin_auth::require_admin,
     ));
     Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(routes::well_known::routes())
+        .merge(routes::status::routes())
+        .merge(routes::cimd::routes())
+        .merge(routes::dcr::routes())
         .nest("/admin/v1", admin)
         .with_state(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
