@@ -1,0 +1,127 @@
+//! SQLite implementation of [`AuditStore`] (table `audit_events`). Appends are serialised by
+//! `BEGIN IMMEDIATE`; triggers refuse UPDATE and DELETE.
+
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+
+use super::{
+    AuditEvent, AuditFilter, AuditRow, AuditStore, ChainStatus, ChainVerifier, GENESIS_HASH,
+    NewAuditEvent, VERIFY_PAGE, check_limit, hash32,
+};
+use crate::StoreError;
+use crate::db::sqlite_write_tx;
+use crate::time::us_opt;
+
+/// Audit store on SQLite.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteAuditStore {
+    pool: SqlitePool,
+}
+
+impl SqliteAuditStore {
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteAuditStore {
+    async fn append(&self, event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+        let mut tx = sqlite_write_tx(&self.pool).await?;
+        let last: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq, prev) = match last {
+            None => (1, GENESIS_HASH),
+            Some((seq, hash)) => (seq + 1, hash32(&hash, "hash")?),
+        };
+        let row = AuditRow::chain(event, seq, prev)?;
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, service, kind, actor, client_id, credential_id,
+                                       issuer, scopes, resource, decision, reason, trace_id,
+                                       details, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(row.seq)
+        .bind(row.at)
+        .bind(&row.service)
+        .bind(&row.kind)
+        .bind(&row.actor)
+        .bind(&row.client_id)
+        .bind(&row.credential_id)
+        .bind(&row.issuer)
+        .bind(&row.scopes)
+        .bind(&row.resource)
+        .bind(&row.decision)
+        .bind(&row.reason)
+        .bind(&row.trace_id)
+        .bind(&row.details)
+        .bind(&row.prev_hash)
+        .bind(&row.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
+    async fn list(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let limit = check_limit(f.limit)?;
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, service, kind, actor, client_id, credential_id, issuer, scopes,
+                    resource, decision, reason, trace_id, details, prev_hash,
+                    hash
+             FROM audit_events
+             WHERE ($1 IS NULL OR at >= $1)
+               AND ($2 IS NULL OR at < $2)
+               AND ($3 IS NULL OR client_id = $3)
+               AND ($4 IS NULL OR decision = $4)
+               AND ($5 IS NULL OR kind = $5)
+               AND ($6 IS NULL OR seq > $6)
+             ORDER BY seq LIMIT $7",
+        )
+        .bind(us_opt(f.since))
+        .bind(us_opt(f.until))
+        .bind(&f.client_id)
+        .bind(&f.decision)
+        .bind(&f.kind)
+        .bind(f.after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AuditEvent::try_from).collect()
+    }
+
+    async fn head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+        let last: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        last.map(|(seq, h)| hash32(&h, "hash").map(|h| (seq, h)))
+            .transpose()
+    }
+
+    async fn verify_chain(&self) -> Result<ChainStatus, StoreError> {
+        let mut v = ChainVerifier::new();
+        loop {
+            let rows: Vec<AuditRow> = sqlx::query_as(
+                "SELECT seq, at, service, kind, actor, client_id, credential_id, issuer, scopes,
+                        resource, decision, reason, trace_id, details,
+                        prev_hash, hash
+                 FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(v.cursor())
+            .bind(VERIFY_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(v.finish());
+            }
+            for row in &rows {
+                if let Some(broken) = v.check(row) {
+                    return Ok(broken);
+                }
+            }
+        }
+    }
+}
