@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Interop check: emit credentials with the Rust crate, verify them with Python implementations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${INTEROP_VENV:-/tmp/crossauthz-interop-venv}"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q -r interop/requirements.txt
+cargo run -q -p crossauthz-credentials --example interop_emit -- "$OUT"
+"$VENV/bin/python" interop/verify.py "$OUT"
