@@ -9,5 +9,5 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q -r interop/requirements.txt
-cargo run -q -p crossauthz-credentials --example interop_emit -- "$OUT"
+cargo run -q --locked -p crossauthz-credentials --example interop_emit -- "$OUT"
 "$VENV/bin/python" interop/verify.py "$OUT"
