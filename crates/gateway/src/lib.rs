@@ -53,9 +53,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin_agents::admin_routes())
         .merge(routes::admin_credentials::admin_routes())
         .layer(axum::middleware::from_fn_with_state(
-        state.config.admin_token.clone(),
-        admin_auth::require_admin,
-    ));
+            state.config.admin_token.clone(),
+            admin_auth::require_admin,
+        ));
     Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(routes::well_known::routes())

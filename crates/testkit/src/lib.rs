@@ -27,7 +27,11 @@ pub struct GrpcServer {
 impl GrpcServer {
     /// Serves `router` (e.g. `Server::builder().add_service(svc)`) on `127.0.0.1:0`.
     pub async fn start(router: Router) -> std::io::Result<Self> {
-        Self::start_on("127.0.0.1:0".parse().map_err(std::io::Error::other)?, router).await
+        Self::start_on(
+            "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
+            router,
+        )
+        .await
     }
 
     /// Serves `router` on a given loopback address (to restart a service on the same port).
