@@ -96,10 +96,9 @@ impl From<DidWebError> for ResolveError {
     }
 }
 
-/// The `did:web` identifier of a public https URL: host, port as `%3A`, path segments as `:`.
-/// `https://example.com/` → `did:web:example.com`; `https://example.com:8443/a/b` →
-/// `did:web:example.com%3A8443:a:b`.
-pub fn did_web_from_url(url: &str) -> Result<String, DidWebError> {
+/// Parses an https URL usable as an identifier base: absolute, https, no query, fragment or
+/// user info.
+fn https_base_url(url: &str) -> Result<Url, DidWebError> {
     let u = Url::parse(url).map_err(|_| DidWebError::InvalidUrl("not an absolute URL"))?;
     if u.scheme() != "https" {
         return Err(DidWebError::InvalidUrl("scheme must be https"));
@@ -112,6 +111,14 @@ pub fn did_web_from_url(url: &str) -> Result<String, DidWebError> {
     if !u.username().is_empty() || u.password().is_some() {
         return Err(DidWebError::InvalidUrl("user info is not allowed"));
     }
+    Ok(u)
+}
+
+/// The `did:web` identifier of a public https URL: host, port as `%3A`, path segments as `:`.
+/// `https://example.com/` → `did:web:example.com`; `https://example.com:8443/a/b` →
+/// `did:web:example.com%3A8443:a:b`.
+pub fn did_web_from_url(url: &str) -> Result<String, DidWebError> {
+    let u = https_base_url(url)?;
     let host = u
         .host_str()
         .filter(|h| !h.is_empty())
@@ -499,18 +506,7 @@ impl JwtVcIssuerMetadata {
     /// The metadata URL for `iss`: `/.well-known/jwt-vc-issuer` inserted between host and path,
     /// a trailing `/` removed (V5). `iss` must be https without query or fragment.
     pub fn well_known_url(iss: &str) -> Result<Url, DidWebError> {
-        let u = Url::parse(iss).map_err(|_| DidWebError::InvalidUrl("not an absolute URL"))?;
-        if u.scheme() != "https" {
-            return Err(DidWebError::InvalidUrl("scheme must be https"));
-        }
-        if u.query().is_some() || u.fragment().is_some() {
-            return Err(DidWebError::InvalidUrl(
-                "query and fragment are not allowed",
-            ));
-        }
-        if !u.username().is_empty() || u.password().is_some() {
-            return Err(DidWebError::InvalidUrl("user info is not allowed"));
-        }
+        let u = https_base_url(iss)?;
         let path = u.path().trim_end_matches('/');
         let mut out = u.clone();
         out.set_path(&format!("/.well-known/jwt-vc-issuer{path}"));
