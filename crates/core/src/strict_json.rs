@@ -8,7 +8,9 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use std::collections::HashSet;
+
+use serde_json::Value;
 
 /// Why a byte string is not strict JSON.
 #[derive(Debug, thiserror::Error)]
@@ -30,76 +32,73 @@ impl StrictJsonError {
 
 const DUPLICATE_PREFIX: &str = "duplicate JSON object member";
 
-struct StrictValue(Value);
+/// A pass over the document that only looks for duplicate member names.
+///
+/// The value itself is then parsed by `serde_json` proper. Building the `Value` here instead would
+/// re-implement number handling, and that differs between builds: when any crate in the graph
+/// enables serde_json's `arbitrary_precision` feature (ssi does), numbers reach a visitor as a
+/// private one-member map — a custom value visitor then silently mis-parses `1.5`.
+struct NoDuplicates;
 
-impl<'de> de::Deserialize<'de> for StrictValue {
+impl<'de> de::Deserialize<'de> for NoDuplicates {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+        deserializer.deserialize_any(NoDuplicatesVisitor)
     }
 }
 
-struct StrictVisitor;
+struct NoDuplicatesVisitor;
 
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
+impl<'de> Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_none<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(StrictValue(v)) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            let StrictValue(value) = map.next_value()?;
-            if out.contains_key(&key) {
+            map.next_value::<NoDuplicates>()?;
+            if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(format_args!(
                     "{DUPLICATE_PREFIX} {key:?}"
                 )));
             }
-            out.insert(key, value);
         }
-        Ok(Value::Object(out))
+        Ok(NoDuplicates)
     }
 }
 
 /// Parses `bytes` as one JSON value, refusing duplicate object members and trailing data.
 pub fn from_slice(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let StrictValue(value) = de::Deserialize::deserialize(&mut de)?;
+    let NoDuplicates = de::Deserialize::deserialize(&mut de)?;
     de.end()?;
-    Ok(value)
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 #[cfg(test)]
