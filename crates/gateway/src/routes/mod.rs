@@ -2,6 +2,7 @@
 
 pub mod admin_agents;
 pub mod admin_credentials;
+pub mod admin_settings;
 pub mod cimd;
 pub mod dcr;
 pub mod status;
