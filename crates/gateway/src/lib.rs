@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_auth;
+pub mod oauth;
 pub mod problem;
 pub mod routes;
 pub mod tls;
@@ -47,15 +48,31 @@ pub struct AppState {
     pub upstreams: Upstreams,
 }
 
-/// The whole public router of a domain.
+/// The whole public router of a domain, without the OAuth Authorization Server.
 pub fn router(state: AppState) -> Router {
-    let admin = Router::new()
+    build(state, None)
+}
+
+/// The whole public router of a domain with its OAuth Authorization Server (`/authorize`,
+/// `/token`, `/introspect`, `/revoke`, RFC 8414 metadata; see [`oauth`]).
+pub fn router_with_oauth(state: AppState, oauth: oauth::OAuthState) -> Router {
+    build(state, Some(oauth))
+}
+
+fn build(state: AppState, oauth: Option<oauth::OAuthState>) -> Router {
+    let mut admin = Router::new()
         .merge(routes::admin_agents::admin_routes())
-        .merge(routes::admin_credentials::admin_routes())
-        .layer(axum::middleware::from_fn_with_state(
-            state.config.admin_token.clone(),
-            admin_auth::require_admin,
+        .merge(routes::admin_credentials::admin_routes());
+    if let Some(oauth) = &oauth {
+        // Trust list, policies and resources live in the verifier, which only the AS wiring has.
+        admin = admin.merge(routes::admin_settings::admin_routes(
+            oauth.inner.verifier.clone(),
         ));
+    }
+    let admin = admin.layer(axum::middleware::from_fn_with_state(
+        state.config.admin_token.clone(),
+        admin_auth::require_admin,
+    ));
     Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(routes::well_known::routes())
@@ -64,5 +81,6 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::dcr::routes())
         .nest("/admin/v1", admin)
         .with_state(state)
+        .merge(oauth.map(oauth::routes).unwrap_or_default())
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

@@ -18,6 +18,11 @@ pub const DEFAULT_MAX_VALIDITY_SECONDS: u64 = 24 * 60 * 60;
 pub const DEFAULT_MAX_LIST_LIFETIME_SECONDS: u64 = 2 * 24 * 60 * 60;
 /// Lifetime of a signed status list when the request gives none: one day.
 pub const DEFAULT_LIST_LIFETIME_SECONDS: u64 = 24 * 60 * 60;
+/// Default (and default maximum) lifetime of an access token: five minutes (short-lived,
+/// RFC 9068 tokens are not revocable at the resource server).
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS: u64 = 300;
+/// Largest access-token lifetime a configuration may allow: one hour.
+pub const MAX_ACCESS_TOKEN_LIFETIME_SECONDS: u64 = 60 * 60;
 
 /// Where the master key is read from at start.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -79,6 +84,11 @@ pub struct IssuerConfig {
     pub sd_jwt_issuer: SdJwtIssuer,
     /// Where the master key is read from.
     pub master_key: MasterKeySource,
+    /// Access-token lifetime when `SignAccessToken` names none (seconds; default 300).
+    pub default_access_token_lifetime_seconds: u64,
+    /// Longest access-token lifetime `SignAccessToken` accepts (seconds; default 300, at most
+    /// 3600).
+    pub max_access_token_lifetime_seconds: u64,
 }
 
 impl Default for IssuerConfig {
@@ -91,6 +101,8 @@ impl Default for IssuerConfig {
             max_status_list_lifetime_seconds: DEFAULT_MAX_LIST_LIFETIME_SECONDS,
             sd_jwt_issuer: SdJwtIssuer::Did,
             master_key: MasterKeySource::default(),
+            default_access_token_lifetime_seconds: DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
+            max_access_token_lifetime_seconds: DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
         }
     }
 }
@@ -113,6 +125,12 @@ pub enum ConfigError {
     /// The default credential validity exceeds the maximum.
     #[error("default_validity_seconds must not exceed max_validity_seconds")]
     DefaultAboveMax,
+    /// The default access-token lifetime exceeds the maximum, or the maximum exceeds
+    /// [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
+    #[error(
+        "access-token lifetimes: default must not exceed max, max must not exceed {MAX_ACCESS_TOKEN_LIFETIME_SECONDS} s"
+    )]
+    AccessTokenLifetime,
     /// A bound is so large it cannot be represented as a time span.
     #[error("{0} is too large")]
     TooLarge(&'static str),
@@ -162,6 +180,16 @@ impl IssuerConfig {
         }
         if self.default_validity_seconds > self.max_validity_seconds {
             return Err(ConfigError::DefaultAboveMax);
+        }
+        if self.default_access_token_lifetime_seconds == 0 {
+            return Err(ConfigError::NotPositive(
+                "default_access_token_lifetime_seconds",
+            ));
+        }
+        if self.default_access_token_lifetime_seconds > self.max_access_token_lifetime_seconds
+            || self.max_access_token_lifetime_seconds > MAX_ACCESS_TOKEN_LIFETIME_SECONDS
+        {
+            return Err(ConfigError::AccessTokenLifetime);
         }
         identity(&self.public_url)
     }

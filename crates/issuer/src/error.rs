@@ -94,6 +94,27 @@ pub enum IssuerError {
     /// `RotateKey`: an unknown algorithm value.
     #[error("algorithm must be EdDSA or ES256")]
     UnknownAlgorithm,
+    /// `SignAccessToken`: the audience is not one absolute https resource URL without query or
+    /// fragment (RFC 8707 §2, A3).
+    #[error(
+        "access token audience {0:?} must be one absolute https URL without query or fragment (RFC 8707 §2)"
+    )]
+    AccessTokenAudience(String),
+    /// `SignAccessToken`: the scopes are missing, too many, or not RFC 6749 scope tokens.
+    #[error("access token scopes refused: {0}")]
+    AccessTokenScope(String),
+    /// `SignAccessToken`: a claim value (`client_id`, `sub`, `credential_id`,
+    /// `issuer_domain`) is empty where required, too long or holds control characters.
+    #[error("access token claim `{0}` is invalid")]
+    AccessTokenClaim(&'static str),
+    /// `SignAccessToken`: the requested lifetime exceeds the configured maximum.
+    #[error("access token lifetime of {requested} s exceeds the maximum of {max} s")]
+    AccessTokenLifetimeTooLong {
+        /// Requested seconds.
+        requested: u64,
+        /// Configured maximum.
+        max: u64,
+    },
 
     // ---- NOT_FOUND ----
     /// No credential with this id was issued here.

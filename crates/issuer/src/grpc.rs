@@ -9,13 +9,14 @@ use crossauthz_proto::issuer::issuer_server::{Issuer, IssuerServer};
 use crossauthz_proto::issuer::{
     ChangeStatusRequest, Credential, CredentialInfo, GetCredentialRequest, GetPublicKeysRequest,
     IssueCredentialRequest, KeyAlgorithm, KeyInfo, ListAgentCredentialsRequest,
-    ListAgentCredentialsResponse, PublicKeys, RotateKeyRequest, SignStatusListRequest,
-    SignedStatusList,
+    ListAgentCredentialsResponse, PublicKeys, RotateKeyRequest, SignAccessTokenRequest,
+    SignStatusListRequest, SignedAccessToken, SignedStatusList,
 };
 use crossauthz_store::{EntryState, StoreError};
 use tonic::{Request, Response, Status};
 
 use crate::IssuerError;
+use crate::access_token::AccessTokenRequest;
 use crate::custody::CustodyError;
 use crate::issue::{Actor, Format, IssueRequest, StatusRef};
 use crate::service::{CredentialView, IssuerService, KeyView, StatusChange};
@@ -43,7 +44,11 @@ pub fn to_status(e: IssuerError) -> Status {
         | E::NotAStatusList(_)
         | E::ForeignStatusListUrl(_)
         | E::ListLifetimeTooLong { .. }
-        | E::UnknownAlgorithm => Status::invalid_argument(e.to_string()),
+        | E::UnknownAlgorithm
+        | E::AccessTokenAudience(_)
+        | E::AccessTokenScope(_)
+        | E::AccessTokenClaim(_)
+        | E::AccessTokenLifetimeTooLong { .. } => Status::invalid_argument(e.to_string()),
         E::CredentialNotFound(_) => Status::not_found(e.to_string()),
         E::InvalidTransition { .. } | E::StatusChangeRefused(_) => {
             Status::failed_precondition(e.to_string())
@@ -274,6 +279,34 @@ impl Issuer for IssuerService {
                 .map_err(to_status)?;
         Ok(Response::new(SignedStatusList {
             jws: signed.jws,
+            expires_at: Some(timestamp(signed.expires_at)),
+            kid: signed.kid,
+        }))
+    }
+
+    async fn sign_access_token(
+        &self,
+        request: Request<SignAccessTokenRequest>,
+    ) -> Result<Response<SignedAccessToken>, Status> {
+        let r = request.into_inner();
+        let signed = IssuerService::sign_access_token(
+            self,
+            &AccessTokenRequest {
+                audience: r.audience,
+                client_id: r.client_id,
+                scopes: r.scopes,
+                subject: r.subject,
+                credential_id: r.credential_id,
+                issuer_domain: r.issuer_domain,
+                lifetime_seconds: r.lifetime_seconds,
+            },
+        )
+        .await
+        .map_err(to_status)?;
+        Ok(Response::new(SignedAccessToken {
+            access_token: signed.access_token,
+            jti: signed.jti,
+            issued_at: Some(timestamp(signed.issued_at)),
             expires_at: Some(timestamp(signed.expires_at)),
             kid: signed.kid,
         }))

@@ -9,11 +9,13 @@
 //! - [`custody`]: [`custody::KeyCustody`]: generation, start-up check, active key, rotation.
 //! - [`issue`]: request validation and credential building (both formats).
 //! - [`status_signing`]: what `SignStatusList` accepts, and nothing else.
+//! - [`access_token`]: what `SignAccessToken` accepts (an RFC 9068 access-token shape only).
 //! - [`service`]: [`IssuerService`], the operations over domain types.
 //! - `upstream`: the calls to the status-list service.
 //! - [`grpc`]: the tonic boundary and the error → status table.
 #![forbid(unsafe_code)]
 
+pub mod access_token;
 pub mod config;
 pub mod custody;
 mod error;
@@ -24,6 +26,7 @@ pub mod service;
 pub mod status_signing;
 mod upstream;
 
+pub use access_token::{AccessTokenRequest, SignedAccessToken};
 pub use config::{ConfigError, IssuerConfig, MasterKeySource, SdJwtIssuer};
 pub use error::{IssuerError, StartupError};
 pub use issue::{Actor, Format, IssueRequest, IssuedCredential, StatusRef};

@@ -1,6 +1,6 @@
 //! `IssuerService`: the issuer's operations as plain async methods over domain types — issue,
-//! read, list, revoke / suspend / unsuspend, rotate the key, sign a status list, publish the
-//! public keys. `grpc.rs` is the only place that speaks tonic to callers.
+//! read, list, revoke / suspend / unsuspend, rotate the key, sign a status list, sign an access
+//! token, publish the public keys. `grpc.rs` is the only place that speaks tonic to callers.
 //!
 //! Ordering and durability:
 //! - Issue: validate everything → allocate a status entry (status-list service) → sign →
@@ -20,6 +20,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use crossauthz_core::clock::Clock;
 use crossauthz_credentials::did_web::{Jwks, JwtVcIssuerMetadata, did_document};
+use crossauthz_credentials::jose::sign_compact;
 use crossauthz_credentials::keys::{Algorithm, PublicJwk};
 use crossauthz_credentials::sd_jwt::{self, IssueOptions};
 use crossauthz_credentials::status::sign_status_list_token;
@@ -30,6 +31,10 @@ use serde_json::{Value, json};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+use crate::access_token::{
+    ACCESS_TOKEN_TYP, AccessTokenRequest, SignedAccessToken, check_request as check_access_token,
+    claims as access_token_claims,
+};
 use crate::config::{DEFAULT_LIST_LIFETIME_SECONDS, Identity, IssuerConfig, SdJwtIssuer};
 use crate::custody::{ActiveKey, CustodyError, KeyCustody, algorithm};
 use crate::issue::{
@@ -522,6 +527,35 @@ impl IssuerService {
         Ok(SignedList {
             jws,
             expires_at,
+            kid: key.did_url.clone(),
+        })
+    }
+
+    /// Signs an RFC 9068 access token (see `access_token`): only the access-token shape is
+    /// accepted; `iss`, `iat`, `exp`, `jti` and the header are set here. Not audited here: the
+    /// gateway records the grant (with the `jti`) in its own audit event.
+    pub async fn sign_access_token(
+        &self,
+        req: &AccessTokenRequest,
+    ) -> Result<SignedAccessToken, IssuerError> {
+        let config = &self.inner.config;
+        let checked = check_access_token(
+            req,
+            config.default_access_token_lifetime_seconds,
+            config.max_access_token_lifetime_seconds,
+        )?;
+        let _shared = self.inner.key_lock.read().await;
+        let key = self.inner.custody.active().await?;
+        let now = whole_seconds(self.inner.clock.now());
+        let jti = Uuid::new_v4().to_string();
+        let claims = access_token_claims(&checked, &self.inner.identity.base_url, now, &jti);
+        let access_token = sign_compact(&key.key, ACCESS_TOKEN_TYP, Some(&key.did_url), &claims)
+            .map_err(|e| IssuerError::Signing(e.to_string()))?;
+        Ok(SignedAccessToken {
+            access_token,
+            jti,
+            issued_at: now,
+            expires_at: now + checked.lifetime,
             kid: key.did_url.clone(),
         })
     }

@@ -13,10 +13,11 @@ use sqlx::sqlite::{
 
 use crate::audit::AuditStore;
 use crate::issuer::IssuerStore;
+use crate::oauth::OAuthStore;
 use crate::registry::RegistryStore;
 use crate::status::StatusStore;
 use crate::verifier::VerifierStore;
-use crate::{StoreError, audit, issuer, registry, status, verifier};
+use crate::{StoreError, audit, issuer, oauth, registry, status, verifier};
 
 /// The service whose tables (Postgres schema / SQLite table prefix) and migrations are meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,16 +32,20 @@ pub enum Service {
     Verifier,
     /// The hash-chained audit log (migrations 5000+).
     Audit,
+    /// The gateway's OAuth grant state: pending consents, codes, refresh families, revoked
+    /// access tokens (migrations 6000+).
+    OAuth,
 }
 
 impl Service {
     /// Every service, in migration order.
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Service::Registry,
         Service::Issuer,
         Service::Status,
         Service::Verifier,
         Service::Audit,
+        Service::OAuth,
     ];
 
     /// The Postgres schema name (also the SQLite table prefix without the `_`).
@@ -51,6 +56,7 @@ impl Service {
             Service::Status => "status",
             Service::Verifier => "verifier",
             Service::Audit => "audit",
+            Service::OAuth => "oauth",
         }
     }
 }
@@ -78,11 +84,13 @@ pub fn migrator(backend: Backend, service: Service) -> Migrator {
             sqlx::migrate!("../../migrations/postgres/verifier")
         }
         (Backend::Postgres, Service::Audit) => sqlx::migrate!("../../migrations/postgres/audit"),
+        (Backend::Postgres, Service::OAuth) => sqlx::migrate!("../../migrations/postgres/oauth"),
         (Backend::Sqlite, Service::Registry) => sqlx::migrate!("../../migrations/sqlite/registry"),
         (Backend::Sqlite, Service::Issuer) => sqlx::migrate!("../../migrations/sqlite/issuer"),
         (Backend::Sqlite, Service::Status) => sqlx::migrate!("../../migrations/sqlite/status"),
         (Backend::Sqlite, Service::Verifier) => sqlx::migrate!("../../migrations/sqlite/verifier"),
         (Backend::Sqlite, Service::Audit) => sqlx::migrate!("../../migrations/sqlite/audit"),
+        (Backend::Sqlite, Service::OAuth) => sqlx::migrate!("../../migrations/sqlite/oauth"),
     };
     m.set_ignore_missing(true);
     m
@@ -234,6 +242,14 @@ impl Database {
             Database::Sqlite(pool) => {
                 Arc::new(verifier::sqlite::SqliteVerifierStore::new(pool.clone()))
             }
+        }
+    }
+
+    /// The gateway's OAuth grant state.
+    pub fn oauth_store(&self) -> Arc<dyn OAuthStore> {
+        match self {
+            Database::Postgres(pool) => Arc::new(oauth::pg::PgOAuthStore::new(pool.clone())),
+            Database::Sqlite(pool) => Arc::new(oauth::sqlite::SqliteOAuthStore::new(pool.clone())),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Storage of the crossauthz services: one async trait per service (registry, issuer, status,
-//! verifier, audit), each with a PostgreSQL and an embedded SQLite implementation (sqlx runtime
-//! queries), the per-service migrators, and [`Database`] which connects and hands out the stores.
+//! verifier, audit, and the gateway's OAuth grant state), each with a PostgreSQL and an embedded
+//! SQLite implementation (sqlx runtime queries), the per-service migrators, and [`Database`]
+//! which connects and hands out the stores.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), crossauthz_store::StoreError> {
@@ -16,6 +17,7 @@ pub mod audit;
 mod db;
 mod error;
 pub mod issuer;
+pub mod oauth;
 pub mod registry;
 pub mod status;
 mod time;
@@ -28,6 +30,10 @@ pub use audit::{AuditEvent, AuditFilter, AuditStore, ChainBreak, ChainStatus, Ne
 pub use db::{Backend, Database, PoolSettings, Service, migrator};
 pub use error::StoreError;
 pub use issuer::{IssuedCredential, IssuerStore, NewSigningKey, SigningKey};
+pub use oauth::{
+    AuthorizationCode, CodeRedemption, NewAuthorizationCode, NewRefreshFamily, OAuthStore,
+    PendingAuthorization, RefreshFamily, RefreshRotation, RefreshToken,
+};
 pub use registry::{
     Agent, AgentCredential, AgentCredentialState, AgentPage, AgentUpdate, AgentVersion, DcrClient,
     NewAgent, RegistryStore,

@@ -63,6 +63,11 @@ both!(verifier_policy_sets => verifier::policy_sets);
 both!(verifier_resources => verifier::resources);
 both!(verifier_jti_replay => verifier::jti_replay);
 both!(verifier_concurrent_jti_accepted_once => verifier::concurrent_jti_accepted_once);
+both!(oauth_pending_authorizations => oauth::pending_authorizations);
+both!(oauth_authorization_codes_single_use => oauth::authorization_codes);
+both!(oauth_m7_refresh_rotation_and_reuse_detection => oauth::refresh_rotation);
+both!(oauth_concurrent_rotation_succeeds_once => oauth::concurrent_rotation_succeeds_once);
+both!(oauth_revoked_access_tokens_and_purge => oauth::revoked_access_tokens_and_purge);
 both!(audit_chain_and_filters => audit::chain_and_filters);
 both!(audit_concurrent_appends_stay_chained => audit::concurrent_appends_stay_chained);
 
