@@ -486,6 +486,14 @@ impl VerifierService {
                 return Err(e);
             }
         };
+        if deny.is_some() {
+            // Nothing of a denied request lingers: its client document leaves the cache (the
+            // issuer's DID document and status lists are shared by every client of that issuer
+            // and stay cached within their own lifetimes).
+            if let Some(client_id) = &trace.client_id {
+                self.inner.fetcher.invalidate(client_id);
+            }
+        }
         let mut event = NewAuditEvent::new(now, AUDIT_SERVICE, DECISION_KIND);
         event.actor = trace.client_id.clone();
         event.client_id = Some(

@@ -97,6 +97,32 @@ async fn c7_warm_caches_serve_the_second_decision_without_fetching() {
     beta.finish().await;
 }
 
+// Issue 7: nothing of a denied request stays cached. A replayed assertion (denied after the
+// document was fetched and validated) evicts the client document; the next request fetches it
+// again, while the issuer's DID document and lists, shared by all its clients, stay cached.
+#[tokio::test]
+async fn a_denied_request_leaves_its_client_document_out_of_the_cache() {
+    let (site, alpha, beta) = env().await;
+    let agent = alpha.agent(1);
+    let vc = alpha.vc(&agent, beta.now(), &VcOptions::index(1));
+    publish(&site, &agent, &document(&agent, Some(&vc)));
+    assert!(beta.decide(beta.request(&agent, "j1")).await.allowed);
+    assert_eq!(site.hits(&agent.path), 1);
+    assert_eq!(
+        beta.deny_code(beta.request(&agent, "j1")).await,
+        "assertion_replayed"
+    );
+    assert_eq!(site.hits(&agent.path), 1, "served from cache, then evicted");
+    assert!(beta.decide(beta.request(&agent, "j2")).await.allowed);
+    assert_eq!(
+        site.hits(&agent.path),
+        2,
+        "the denied request's document was not kept"
+    );
+    assert_eq!(site.hits("/.well-known/did.json"), 1);
+    beta.finish().await;
+}
+
 // S5/S7, V1–V4, T1–T5: a dc+sd-jwt presented with a KB-JWT for this AS and its nonce is
 // verified, its holder key must be the authenticating key, its status comes from the Token
 // Status List; a wrong nonce or audience is refused.
