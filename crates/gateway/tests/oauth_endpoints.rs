@@ -595,3 +595,28 @@ proptest::proptest! {
         });
     }
 }
+
+// The AS wiring mounts the verifier's admin settings (trust, policies, resources) behind the admin
+// bearer token: without it 401 and nothing is forwarded; with it the call reaches the verifier
+// (down here, so 503). Unmounted routes would answer 404 to both.
+#[tokio::test]
+async fn admin_settings_are_mounted_behind_the_admin_token() {
+    let h = harness().await;
+    for path in [
+        "/admin/v1/trust",
+        "/admin/v1/policies",
+        "/admin/v1/resources",
+    ] {
+        let anonymous = send(&h.router, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{path}");
+        let admin = send(
+            &h.router,
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(admin.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    }
+}
