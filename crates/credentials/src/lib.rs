@@ -9,8 +9,10 @@
 //! - [`vc_jwt`]: W3C VC 2.0 secured as `vc+jwt` (VC-JOSE-COSE).
 //! - [`sd_jwt`]: SD-JWT VC (`dc+sd-jwt`, RFC 9901) issuance, presentation with key binding, verification.
 //! - [`status`]: IETF Token Status List and W3C Bitstring Status List.
+//! - [`audit_checkpoint`]: signed checkpoints of a domain's audit log.
 #![forbid(unsafe_code)]
 
+pub mod audit_checkpoint;
 pub mod did_web;
 pub mod jose;
 pub mod keys;

@@ -115,6 +115,15 @@ pub enum IssuerError {
         /// Configured maximum.
         max: u64,
     },
+    /// `SignAuditCheckpoint`: `seq` is 0 or `expected_hash` is not 32 bytes.
+    #[error("audit checkpoint request: {0}")]
+    CheckpointRequest(&'static str),
+    /// `SignAuditCheckpoint`: no audit event has this `seq`.
+    #[error("no audit event with seq {0}")]
+    CheckpointEventNotFound(u64),
+    /// `SignAuditCheckpoint`: the event's hash in the log is not the one the caller verified.
+    #[error("audit event {0} does not have the expected hash")]
+    CheckpointHashMismatch(u64),
 
     // ---- NOT_FOUND ----
     /// No credential with this id was issued here.

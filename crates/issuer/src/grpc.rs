@@ -10,7 +10,8 @@ use crossauthz_proto::issuer::{
     ChangeStatusRequest, Credential, CredentialInfo, GetCredentialRequest, GetPublicKeysRequest,
     IssueCredentialRequest, KeyAlgorithm, KeyInfo, ListAgentCredentialsRequest,
     ListAgentCredentialsResponse, PublicKeys, RotateKeyRequest, SignAccessTokenRequest,
-    SignStatusListRequest, SignedAccessToken, SignedStatusList,
+    SignAuditCheckpointRequest, SignStatusListRequest, SignedAccessToken, SignedAuditCheckpoint,
+    SignedStatusList,
 };
 use crossauthz_store::{EntryState, StoreError};
 use tonic::{Request, Response, Status};
@@ -48,8 +49,12 @@ pub fn to_status(e: IssuerError) -> Status {
         | E::AccessTokenAudience(_)
         | E::AccessTokenScope(_)
         | E::AccessTokenClaim(_)
-        | E::AccessTokenLifetimeTooLong { .. } => Status::invalid_argument(e.to_string()),
-        E::CredentialNotFound(_) => Status::not_found(e.to_string()),
+        | E::AccessTokenLifetimeTooLong { .. }
+        | E::CheckpointRequest(_) => Status::invalid_argument(e.to_string()),
+        E::CredentialNotFound(_) | E::CheckpointEventNotFound(_) => {
+            Status::not_found(e.to_string())
+        }
+        E::CheckpointHashMismatch(_) => Status::failed_precondition(e.to_string()),
         E::InvalidTransition { .. } | E::StatusChangeRefused(_) => {
             Status::failed_precondition(e.to_string())
         }
@@ -309,6 +314,24 @@ impl Issuer for IssuerService {
             issued_at: Some(timestamp(signed.issued_at)),
             expires_at: Some(timestamp(signed.expires_at)),
             kid: signed.kid,
+        }))
+    }
+
+    async fn sign_audit_checkpoint(
+        &self,
+        request: Request<SignAuditCheckpointRequest>,
+    ) -> Result<Response<SignedAuditCheckpoint>, Status> {
+        let r = request.into_inner();
+        let c = IssuerService::sign_audit_checkpoint(self, r.seq, &r.expected_hash)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(SignedAuditCheckpoint {
+            jws: c.jws,
+            kid: c.kid,
+            signed_at: Some(timestamp(c.signed_at)),
+            event_at: Some(timestamp(c.event_at)),
+            seq: r.seq,
+            hash: c.hash.to_vec(),
         }))
     }
 

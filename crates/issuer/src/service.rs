@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use crossauthz_core::clock::Clock;
+use crossauthz_credentials::audit_checkpoint::{self, CheckpointClaims};
 use crossauthz_credentials::did_web::{Jwks, JwtVcIssuerMetadata, did_document};
 use crossauthz_credentials::jose::sign_compact;
 use crossauthz_credentials::keys::{Algorithm, PublicJwk};
@@ -26,7 +27,9 @@ use crossauthz_credentials::sd_jwt::{self, IssueOptions};
 use crossauthz_credentials::status::sign_status_list_token;
 use crossauthz_credentials::vc_jwt;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
-use crossauthz_store::{AuditStore, EntryState, IssuerStore, NewAuditEvent};
+use crossauthz_store::{
+    AuditCheckpoint, AuditFilter, AuditStore, EntryState, IssuerStore, NewAuditEvent,
+};
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -557,6 +560,59 @@ impl IssuerService {
             issued_at: now,
             expires_at: now + checked.lifetime,
             kid: key.did_url.clone(),
+        })
+    }
+
+    /// Signs a checkpoint of the audit log at `seq` (see
+    /// `crossauthz_credentials::audit_checkpoint`): the event is read from the log here and
+    /// signed only if its hash is `expected_hash`. Not audited itself (the checkpoint is stored
+    /// by the caller next to the log it covers, and an event per checkpoint would move the head
+    /// it just signed).
+    pub async fn sign_audit_checkpoint(
+        &self,
+        seq: u64,
+        expected_hash: &[u8],
+    ) -> Result<AuditCheckpoint, IssuerError> {
+        let seq_i = i64::try_from(seq)
+            .ok()
+            .filter(|s| *s >= 1)
+            .ok_or(IssuerError::CheckpointRequest("seq must be at least 1"))?;
+        let expected = <[u8; 32]>::try_from(expected_hash)
+            .map_err(|_| IssuerError::CheckpointRequest("expected_hash must be 32 bytes"))?;
+        let event = self
+            .inner
+            .audit
+            .list(&AuditFilter {
+                after_seq: Some(seq_i - 1),
+                limit: 1,
+                ..AuditFilter::default()
+            })
+            .await?
+            .into_iter()
+            .next()
+            .filter(|e| e.seq == seq_i)
+            .ok_or(IssuerError::CheckpointEventNotFound(seq))?;
+        if event.hash != expected {
+            return Err(IssuerError::CheckpointHashMismatch(seq));
+        }
+        let _shared = self.inner.key_lock.read().await;
+        let key = self.inner.custody.active().await?;
+        let claims = CheckpointClaims {
+            issuer: self.inner.identity.did.clone(),
+            signed_at: whole_seconds(self.inner.clock.now()),
+            seq: seq_i,
+            hash: event.hash,
+            event_at: event.at,
+        };
+        let jws = audit_checkpoint::sign(&key.key, &key.did_url, &claims)
+            .map_err(|e| IssuerError::Signing(e.to_string()))?;
+        Ok(AuditCheckpoint {
+            seq: seq_i,
+            hash: event.hash,
+            event_at: event.at,
+            signed_at: claims.signed_at,
+            kid: key.did_url.clone(),
+            jws,
         })
     }
 

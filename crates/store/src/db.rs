@@ -35,17 +35,21 @@ pub enum Service {
     /// The gateway's OAuth grant state: pending consents, codes, refresh families, revoked
     /// access tokens (migrations 6000+).
     OAuth,
+    /// The monitor's alerts, behaviour baselines, known credentials and audit cursor
+    /// (migrations 7000+).
+    Monitor,
 }
 
 impl Service {
     /// Every service, in migration order.
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::Registry,
         Service::Issuer,
         Service::Status,
         Service::Verifier,
         Service::Audit,
         Service::OAuth,
+        Service::Monitor,
     ];
 
     /// The Postgres schema name (also the SQLite table prefix without the `_`).
@@ -57,6 +61,7 @@ impl Service {
             Service::Verifier => "verifier",
             Service::Audit => "audit",
             Service::OAuth => "oauth",
+            Service::Monitor => "monitor",
         }
     }
 }
@@ -91,6 +96,10 @@ pub fn migrator(backend: Backend, service: Service) -> Migrator {
         (Backend::Sqlite, Service::Verifier) => sqlx::migrate!("../../migrations/sqlite/verifier"),
         (Backend::Sqlite, Service::Audit) => sqlx::migrate!("../../migrations/sqlite/audit"),
         (Backend::Sqlite, Service::OAuth) => sqlx::migrate!("../../migrations/sqlite/oauth"),
+        (Backend::Postgres, Service::Monitor) => {
+            sqlx::migrate!("../../migrations/postgres/monitor")
+        }
+        (Backend::Sqlite, Service::Monitor) => sqlx::migrate!("../../migrations/sqlite/monitor"),
     };
     m.set_ignore_missing(true);
     m

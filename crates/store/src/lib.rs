@@ -26,7 +26,10 @@ pub mod verifier;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use audit::{AuditEvent, AuditFilter, AuditStore, ChainBreak, ChainStatus, NewAuditEvent};
+pub use audit::{
+    AuditCheckpoint, AuditEvent, AuditFilter, AuditStore, ChainBreak, ChainReport, ChainStatus,
+    NewAuditEvent,
+};
 pub use db::{Backend, Database, PoolSettings, Service, migrator};
 pub use error::StoreError;
 pub use issuer::{IssuedCredential, IssuerStore, NewSigningKey, SigningKey};

@@ -70,6 +70,8 @@ both!(oauth_concurrent_rotation_succeeds_once => oauth::concurrent_rotation_succ
 both!(oauth_revoked_access_tokens_and_purge => oauth::revoked_access_tokens_and_purge);
 both!(audit_chain_and_filters => audit::chain_and_filters);
 both!(audit_concurrent_appends_stay_chained => audit::concurrent_appends_stay_chained);
+both!(audit_checkpoints_append_only => audit::checkpoints);
+both!(audit_verify_from_anchor => audit::verify_from_anchor);
 
 /// Migrations of one service alone, on an unmigrated database.
 mod migrations_one_service_alone {

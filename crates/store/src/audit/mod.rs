@@ -184,6 +184,38 @@ pub enum ChainStatus {
     },
 }
 
+/// A signed checkpoint of the chain: the domain's signature over one event's `seq`, `hash` and
+/// time, so a rewrite of the chain up to that event, or the removal of events up to and after
+/// it, is detectable by whoever holds the public key. Append-only like the events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheckpoint {
+    /// The event it covers.
+    pub seq: i64,
+    /// That event's `hash` at signing time.
+    pub hash: [u8; 32],
+    /// That event's `at`.
+    pub event_at: DateTime<Utc>,
+    /// When the checkpoint was signed.
+    pub signed_at: DateTime<Utc>,
+    /// The signing key (DID URL).
+    pub kid: String,
+    /// The compact JWS over the checkpoint claims.
+    pub jws: String,
+}
+
+/// Largest page [`AuditStore::checkpoints`] returns.
+pub const MAX_CHECKPOINT_PAGE: u32 = 10_000;
+
+/// Outcome of [`AuditStore::verify_chain_from`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Intact, or the first event that does not check out.
+    pub status: ChainStatus,
+    /// `seq` and `hash` of the last event that checked out (the anchor if none after it did):
+    /// after a [`ChainBreak::SeqGap`] the first missing event is this `seq + 1`.
+    pub last_intact: Option<(i64, [u8; 32])>,
+}
+
 /// Storage of the audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync + std::fmt::Debug {
@@ -198,7 +230,77 @@ pub trait AuditStore: Send + Sync + std::fmt::Debug {
     async fn head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError>;
 
     /// Recomputes the whole chain.
-    async fn verify_chain(&self) -> Result<ChainStatus, StoreError>;
+    async fn verify_chain(&self) -> Result<ChainStatus, StoreError> {
+        Ok(self.verify_chain_from(None).await?.status)
+    }
+
+    /// Recomputes the chain after `anchor` (`seq`, `hash` of an event already verified, e.g.
+    /// the last signed checkpoint), or from the start when `None`, and reports the last event
+    /// that checked out besides the status.
+    async fn verify_chain_from(
+        &self,
+        anchor: Option<(i64, [u8; 32])>,
+    ) -> Result<ChainReport, StoreError>;
+
+    /// Stores a signed checkpoint. A second checkpoint for the same `seq` is `Conflict`.
+    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> Result<(), StoreError>;
+
+    /// Checkpoints with `seq > after_seq`, by `seq`, at most `limit` (1 ..=
+    /// [`MAX_CHECKPOINT_PAGE`]).
+    async fn checkpoints(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditCheckpoint>, StoreError>;
+
+    /// The checkpoint with the highest `seq`.
+    async fn last_checkpoint(&self) -> Result<Option<AuditCheckpoint>, StoreError>;
+}
+
+/// A checkpoint as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CheckpointRow {
+    pub(crate) seq: i64,
+    pub(crate) hash: Vec<u8>,
+    pub(crate) event_at: DateTime<Utc>,
+    pub(crate) signed_at: DateTime<Utc>,
+    pub(crate) kid: String,
+    pub(crate) jws: String,
+}
+
+impl TryFrom<CheckpointRow> for AuditCheckpoint {
+    type Error = StoreError;
+    fn try_from(r: CheckpointRow) -> Result<Self, StoreError> {
+        Ok(AuditCheckpoint {
+            seq: r.seq,
+            hash: hash32(&r.hash, "checkpoint hash")?,
+            event_at: r.event_at,
+            signed_at: r.signed_at,
+            kid: r.kid,
+            jws: r.jws,
+        })
+    }
+}
+
+/// Checks a checkpoint before it is stored.
+pub(crate) fn check_checkpoint(c: &AuditCheckpoint) -> Result<(), StoreError> {
+    if c.seq < 1 {
+        return Err(StoreError::invalid("checkpoint seq must be at least 1"));
+    }
+    if c.kid.is_empty() || c.jws.is_empty() {
+        return Err(StoreError::invalid("checkpoint kid and jws are required"));
+    }
+    Ok(())
+}
+
+/// Checks a checkpoint page size.
+pub(crate) fn check_checkpoint_limit(limit: u32) -> Result<i64, StoreError> {
+    if limit == 0 || limit > MAX_CHECKPOINT_PAGE {
+        return Err(StoreError::invalid(format!(
+            "limit must be between 1 and {MAX_CHECKPOINT_PAGE}"
+        )));
+    }
+    Ok(i64::from(limit))
 }
 
 /// An event as stored (details as its JSON text, hashes as bytes).
@@ -359,11 +461,31 @@ pub(crate) struct ChainVerifier {
 }
 
 impl ChainVerifier {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::from_anchor(None)
+    }
+
+    /// Continues after an already verified event (`seq`, `hash`), or from the start.
+    pub(crate) fn from_anchor(anchor: Option<(i64, [u8; 32])>) -> Self {
+        let (last_seq, last_hash) = anchor.unwrap_or((0, GENESIS_HASH));
         Self {
-            last_seq: 0,
-            last_hash: GENESIS_HASH,
+            last_seq,
+            last_hash,
             events: 0,
+        }
+    }
+
+    /// The last event that checked out (or the anchor).
+    pub(crate) fn last_intact(&self) -> Option<(i64, [u8; 32])> {
+        (self.last_seq > 0).then_some((self.last_seq, self.last_hash))
+    }
+
+    /// A report with `status`.
+    pub(crate) fn report(&self, status: ChainStatus) -> ChainReport {
+        ChainReport {
+            status,
+            last_intact: self.last_intact(),
         }
     }
 
@@ -397,11 +519,12 @@ impl ChainVerifier {
     }
 
     /// The result once every row passed.
-    pub(crate) fn finish(self) -> ChainStatus {
-        ChainStatus::Intact {
+    pub(crate) fn finish(self) -> ChainReport {
+        let status = ChainStatus::Intact {
             events: self.events,
-            head: (self.events > 0).then_some(self.last_hash),
-        }
+            head: (self.last_seq > 0).then_some(self.last_hash),
+        };
+        self.report(status)
     }
 }
 
@@ -452,7 +575,10 @@ mod tests {
         let mut v = ChainVerifier::new();
         assert!(v.check(&r1).is_none());
         assert!(v.check(&r2).is_none());
-        assert!(matches!(v.finish(), ChainStatus::Intact { events: 2, .. }));
+        assert!(matches!(
+            v.finish().status,
+            ChainStatus::Intact { events: 2, .. }
+        ));
 
         let mut edited = r2.clone();
         edited.reason = Some("edited".into());

@@ -6,10 +6,13 @@ use async_trait::async_trait;
 use sqlx::PgPool;
 
 use super::{
-    AuditEvent, AuditFilter, AuditRow, AuditStore, ChainStatus, ChainVerifier, GENESIS_HASH,
-    NewAuditEvent, VERIFY_PAGE, check_limit, hash32,
+    AuditCheckpoint, AuditEvent, AuditFilter, AuditRow, AuditStore, ChainReport, ChainVerifier,
+    CheckpointRow, GENESIS_HASH, NewAuditEvent, VERIFY_PAGE, check_checkpoint,
+    check_checkpoint_limit, check_limit, hash32,
 };
 use crate::StoreError;
+use crate::error::map_constraint;
+use crate::time::us;
 use crate::time::us_opt;
 
 /// Audit store on PostgreSQL.
@@ -104,8 +107,11 @@ impl AuditStore for PgAuditStore {
             .transpose()
     }
 
-    async fn verify_chain(&self) -> Result<ChainStatus, StoreError> {
-        let mut v = ChainVerifier::new();
+    async fn verify_chain_from(
+        &self,
+        anchor: Option<(i64, [u8; 32])>,
+    ) -> Result<ChainReport, StoreError> {
+        let mut v = ChainVerifier::from_anchor(anchor);
         loop {
             let rows: Vec<AuditRow> = sqlx::query_as(
                 "SELECT seq, at, service, kind, actor, client_id, credential_id, issuer, scopes,
@@ -122,9 +128,54 @@ impl AuditStore for PgAuditStore {
             }
             for row in &rows {
                 if let Some(broken) = v.check(row) {
-                    return Ok(broken);
+                    return Ok(v.report(broken));
                 }
             }
         }
+    }
+
+    async fn append_checkpoint(&self, c: &AuditCheckpoint) -> Result<(), StoreError> {
+        check_checkpoint(c)?;
+        sqlx::query(
+            "INSERT INTO audit.checkpoints (seq, hash, event_at, signed_at, kid, jws)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(c.seq)
+        .bind(c.hash.as_slice())
+        .bind(us(c.event_at))
+        .bind(us(c.signed_at))
+        .bind(&c.kid)
+        .bind(&c.jws)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_constraint(e, "a checkpoint for this seq exists", "audit event"))?;
+        Ok(())
+    }
+
+    async fn checkpoints(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditCheckpoint>, StoreError> {
+        let limit = check_checkpoint_limit(limit)?;
+        let rows: Vec<CheckpointRow> = sqlx::query_as(
+            "SELECT seq, hash, event_at, signed_at, kid, jws FROM audit.checkpoints
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AuditCheckpoint::try_from).collect()
+    }
+
+    async fn last_checkpoint(&self) -> Result<Option<AuditCheckpoint>, StoreError> {
+        let row: Option<CheckpointRow> = sqlx::query_as(
+            "SELECT seq, hash, event_at, signed_at, kid, jws FROM audit.checkpoints
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(AuditCheckpoint::try_from).transpose()
     }
 }

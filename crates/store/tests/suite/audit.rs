@@ -195,3 +195,117 @@ pub async fn relink_is_detected(db: &Database) {
         }
     );
 }
+
+fn checkpoint(seq: i64, hash: [u8; 32]) -> crossauthz_store::AuditCheckpoint {
+    crossauthz_store::AuditCheckpoint {
+        seq,
+        hash,
+        event_at: at(seq),
+        signed_at: at(seq + 100),
+        kid: "did:web:a.example#k1".into(),
+        jws: format!("header.payload{seq}.signature"),
+    }
+}
+
+/// Checkpoints: stored and listed by seq with paging; one per seq; bad input refused; the
+/// table refuses UPDATE and DELETE like the events.
+pub async fn checkpoints(db: &Database) {
+    let s = db.audit_store();
+    assert_eq!(s.last_checkpoint().await.unwrap(), None);
+    let e1 = s.append(event(1, "c", "grant")).await.unwrap();
+    let e2 = s.append(event(2, "c", "grant")).await.unwrap();
+    let c1 = checkpoint(1, e1.hash);
+    let c2 = checkpoint(2, e2.hash);
+    s.append_checkpoint(&c2).await.unwrap();
+    s.append_checkpoint(&c1).await.unwrap();
+    assert_eq!(
+        s.checkpoints(0, 10).await.unwrap(),
+        vec![c1.clone(), c2.clone()]
+    );
+    assert_eq!(s.checkpoints(1, 10).await.unwrap(), vec![c2.clone()]);
+    assert_eq!(s.checkpoints(0, 1).await.unwrap(), vec![c1.clone()]);
+    assert_eq!(s.last_checkpoint().await.unwrap(), Some(c2.clone()));
+
+    let e = s.append_checkpoint(&c1).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
+    let e = s
+        .append_checkpoint(&checkpoint(0, e1.hash))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::InvalidInput { .. }), "{e:?}");
+    let mut no_jws = checkpoint(3, e2.hash);
+    no_jws.jws.clear();
+    let e = s.append_checkpoint(&no_jws).await.unwrap_err();
+    assert!(matches!(e, StoreError::InvalidInput { .. }), "{e:?}");
+    for limit in [0, crossauthz_store::audit::MAX_CHECKPOINT_PAGE + 1] {
+        let e = s.checkpoints(0, limit).await.unwrap_err();
+        assert!(matches!(e, StoreError::InvalidInput { .. }), "{e:?}");
+    }
+
+    let (update, delete) = match db {
+        Database::Postgres(_) => (
+            "UPDATE audit.checkpoints SET kid = 'x'",
+            "DELETE FROM audit.checkpoints",
+        ),
+        Database::Sqlite(_) => (
+            "UPDATE audit_checkpoints SET kid = 'x'",
+            "DELETE FROM audit_checkpoints",
+        ),
+    };
+    for sql in [update, delete] {
+        let refused = match db {
+            Database::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .is_err(),
+            Database::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .is_err(),
+        };
+        assert!(refused, "{sql} was not refused");
+    }
+    assert_eq!(s.checkpoints(0, 10).await.unwrap(), vec![c1, c2]);
+}
+
+/// Verification from an anchor checks only what follows it and names the last intact event;
+/// a wrong anchor hash breaks at the next event.
+pub async fn verify_from_anchor(db: &Database) {
+    let s = db.audit_store();
+    let mut events = Vec::new();
+    for i in 1..=4 {
+        events.push(s.append(event(i, "c", "grant")).await.unwrap());
+    }
+    let report = s
+        .verify_chain_from(Some((2, events[1].hash)))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.status,
+        ChainStatus::Intact {
+            events: 2,
+            head: Some(events[3].hash)
+        }
+    );
+    assert_eq!(report.last_intact, Some((4, events[3].hash)));
+    let report = s.verify_chain_from(Some((2, [1; 32]))).await.unwrap();
+    assert_eq!(
+        report.status,
+        ChainStatus::Broken {
+            seq: 3,
+            reason: ChainBreak::PrevHashMismatch
+        }
+    );
+    assert_eq!(report.last_intact, Some((2, [1; 32])));
+    let report = s
+        .verify_chain_from(Some((4, events[3].hash)))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.status,
+        ChainStatus::Intact {
+            events: 0,
+            head: Some(events[3].hash)
+        }
+    );
+}

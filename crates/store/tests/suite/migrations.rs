@@ -22,7 +22,10 @@ pub async fn migrations_are_idempotent(db: &Database) {
                 .unwrap()
         }
     };
-    assert_eq!(versions, vec![1000, 2000, 3000, 4000, 5000, 6000]);
+    assert_eq!(
+        versions,
+        vec![1000, 2000, 3000, 4000, 5000, 5001, 6000, 7000]
+    );
 }
 
 /// A service migrates alone: the others' rows in `_sqlx_migrations` are ignored, not errors.
