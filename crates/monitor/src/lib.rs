@@ -1,0 +1,39 @@
+//! The monitor of a crossauthz domain (DESIGN §8, §9): the audit log as a product (signed
+//! checkpoints, verification), compliance monitoring of every known agent, threat detection
+//! from the audit stream, and the alerts both raise.
+//!
+//! - [`checkpoint`]: periodic checkpoints of the audit log, signed by the domain's issuer key.
+//! - [`verify`]: `crossauthz audit verify` — chain and checkpoints, the first broken event.
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod verify;
+
+mod time;
+
+pub use checkpoint::{CheckpointOutcome, Checkpointer};
+pub use verify::{Break, DomainKeys, Problem, VerifyReport, verify_log};
+
+use crossauthz_store::StoreError;
+
+/// Errors of the monitor.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The database failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// An upstream service refused or was unreachable.
+    #[error("upstream: {0}")]
+    Upstream(#[from] tonic::Status),
+    /// The audit log does not verify; nothing was signed or evaluated past it.
+    #[error("the audit log is broken at event {seq}: {reason}")]
+    ChainBroken {
+        /// The first event that does not check out.
+        seq: i64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An upstream answered something that breaks its contract.
+    #[error("upstream contract: {0}")]
+    Contract(String),
+}
