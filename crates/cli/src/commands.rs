@@ -141,3 +141,45 @@ pub fn generate_master_key() {
         crossauthz_issuer::MasterKey::generate_base64url().as_str()
     );
 }
+
+/// `crossauthz audit verify`: prints the report; `Ok(false)` when the log is broken.
+pub fn audit_verify(
+    database_url: &str,
+    jwks: Option<&Path>,
+    did: Option<String>,
+    json: bool,
+) -> anyhow::Result<bool> {
+    runtime()?.block_on(async move {
+        let database = crossauthz_store::Database::connect(database_url)
+            .await
+            .context("cannot open the database")?;
+        let keys = match jwks {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not JSON", path.display()))?;
+                crossauthz_monitor::DomainKeys::from_jwks(&value, did)?
+            }
+            None => {
+                eprintln!(
+                    "note: checkpoint keys are read from the issuer's key table in the same database; pass --jwks for an independent check"
+                );
+                crossauthz_monitor::DomainKeys::from_issuer_store(
+                    database.issuer_store().as_ref(),
+                    did,
+                )
+                .await?
+            }
+        };
+        let report =
+            crossauthz_monitor::verify_log(database.audit_store().as_ref(), &keys).await?;
+        database.close().await;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", crossauthz_monitor::verify::render(&report));
+        }
+        Ok(report.is_intact())
+    })
+}

@@ -31,6 +31,34 @@ enum Command {
     Pki(PkiCommand),
     /// Print a fresh random master key (base64url) for the issuer's key custody.
     GenerateMasterKey,
+    /// The domain's audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and every signed checkpoint; name the first broken event. Exits 0
+    /// when intact, 2 when broken, 1 when the check could not run.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditVerifyArgs {
+    /// The domain's database (`postgres://…` or `sqlite://…`).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// The domain's published JWKS (`/.well-known/jwks.json`, kept outside the database) to
+    /// verify checkpoints with. Without it the issuer's key table in the same database is used,
+    /// which someone able to rewrite the log could rewrite too.
+    #[arg(long)]
+    jwks: Option<PathBuf>,
+    /// The domain's DID (`did:web:…`); checkpoints signed by anyone else are refused.
+    #[arg(long)]
+    did: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `start-dev`: the command line is a contract (scripts outside the repository drive it).
@@ -113,6 +141,13 @@ fn main() -> std::process::ExitCode {
         Some(Command::GenerateMasterKey) => {
             commands::generate_master_key();
             Ok(())
+        }
+        Some(Command::Audit(AuditCommand::Verify(a))) => {
+            match commands::audit_verify(&a.database_url, a.jwks.as_deref(), a.did, a.json) {
+                Ok(true) => Ok(()),
+                Ok(false) => return std::process::ExitCode::from(2),
+                Err(e) => Err(e),
+            }
         }
     };
     match result {

@@ -309,3 +309,35 @@ pub async fn verify_log(
         first_break,
     })
 }
+
+/// The report as text for the operator (one line per fact, the break last).
+pub fn render(r: &VerifyReport) -> String {
+    let mut out = String::new();
+    match &r.first_break {
+        None => out.push_str(&format!(
+            "audit log intact: {} events (head {}), {} signed checkpoints (last at {})\n",
+            r.events_verified,
+            r.head.map_or_else(|| "none".to_owned(), |h| h.to_string()),
+            r.checkpoints_verified,
+            r.last_checkpoint
+                .map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        )),
+        Some(b) => out.push_str(&format!(
+            "audit log BROKEN at event {}: {}\n  {}\n  {} events verified before it\n",
+            b.seq,
+            serde_json::to_value(b.problem)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            b.detail,
+            r.events_verified,
+        )),
+    }
+    if r.first_break.is_none() && r.unanchored_events > 0 {
+        out.push_str(&format!(
+            "  {} events after the last checkpoint are covered by the chain only\n",
+            r.unanchored_events
+        ));
+    }
+    out
+}
