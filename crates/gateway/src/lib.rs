@@ -68,6 +68,8 @@ fn build(state: AppState, oauth: Option<oauth::OAuthState>) -> Router {
         admin = admin.merge(routes::admin_settings::admin_routes(
             oauth.inner.verifier.clone(),
         ));
+        // The audit log is read from the domain's store, which only the AS wiring hands in.
+        admin = admin.merge(routes::admin_audit::admin_routes(oauth.inner.audit.clone()));
     }
     let admin = admin.layer(axum::middleware::from_fn_with_state(
         state.config.admin_token.clone(),

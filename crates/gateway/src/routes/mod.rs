@@ -1,6 +1,7 @@
 //! The gateway's routes, one module per public surface (DESIGN §4).
 
 pub mod admin_agents;
+pub mod admin_audit;
 pub mod admin_credentials;
 pub mod admin_settings;
 pub mod cimd;

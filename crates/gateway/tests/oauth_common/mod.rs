@@ -644,6 +644,23 @@ impl World {
             .unwrap()
     }
 
+    /// Every audit event of both domains.
+    pub async fn all_events(&self) -> Vec<AuditEvent> {
+        let mut all = Vec::new();
+        for db in [&self.alpha_db, &self.beta_db] {
+            all.extend(
+                db.audit_store()
+                    .list(&AuditFilter {
+                        limit: 10_000,
+                        ..AuditFilter::default()
+                    })
+                    .await
+                    .unwrap(),
+            );
+        }
+        all
+    }
+
     /// Stops everything and drops both databases.
     pub async fn stop(mut self) {
         for s in self.sites.drain(..) {
