@@ -17,7 +17,7 @@ use crate::oauth::OAuthStore;
 use crate::registry::RegistryStore;
 use crate::status::StatusStore;
 use crate::verifier::VerifierStore;
-use crate::{StoreError, audit, issuer, oauth, registry, status, verifier};
+use crate::{StoreError, audit, issuer, monitor, oauth, registry, status, verifier};
 
 /// The service whose tables (Postgres schema / SQLite table prefix) and migrations are meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,6 +224,16 @@ impl Database {
         match self {
             Database::Postgres(pool) => pool.close().await,
             Database::Sqlite(pool) => pool.close().await,
+        }
+    }
+
+    /// The monitor's store.
+    pub fn monitor_store(&self) -> Arc<dyn monitor::MonitorStore> {
+        match self {
+            Database::Postgres(pool) => Arc::new(monitor::pg::PgMonitorStore::new(pool.clone())),
+            Database::Sqlite(pool) => {
+                Arc::new(monitor::sqlite::SqliteMonitorStore::new(pool.clone()))
+            }
         }
     }
 

@@ -17,6 +17,7 @@ pub mod audit;
 mod db;
 mod error;
 pub mod issuer;
+pub mod monitor;
 pub mod oauth;
 pub mod registry;
 pub mod status;
@@ -33,6 +34,10 @@ pub use audit::{
 pub use db::{Backend, Database, PoolSettings, Service, migrator};
 pub use error::StoreError;
 pub use issuer::{IssuedCredential, IssuerStore, NewSigningKey, SigningKey};
+pub use monitor::{
+    Alert, AlertCategory, AlertFilter, AlertState, KnownCredential, MonitorStore, NewAlert,
+    Severity,
+};
 pub use oauth::{
     AuthorizationCode, CodeRedemption, NewAuthorizationCode, NewRefreshFamily, OAuthStore,
     PendingAuthorization, RefreshFamily, RefreshRotation, RefreshToken,

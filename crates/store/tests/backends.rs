@@ -72,6 +72,8 @@ both!(audit_chain_and_filters => audit::chain_and_filters);
 both!(audit_concurrent_appends_stay_chained => audit::concurrent_appends_stay_chained);
 both!(audit_checkpoints_append_only => audit::checkpoints);
 both!(audit_verify_from_anchor => audit::verify_from_anchor);
+both!(monitor_alerts => monitor::alerts);
+both!(monitor_baselines_credentials_cursors => monitor::baselines_credentials_cursors);
 
 /// Migrations of one service alone, on an unmigrated database.
 mod migrations_one_service_alone {

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod issuer;
 pub mod migrations;
+pub mod monitor;
 pub mod oauth;
 pub mod registry;
 pub mod status;
