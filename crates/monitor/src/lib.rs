@@ -4,9 +4,15 @@
 //!
 //! - [`checkpoint`]: periodic checkpoints of the audit log, signed by the domain's issuer key.
 //! - [`verify`]: `crossauthz audit verify` — chain and checkpoints, the first broken event.
+//! - [`compliance`]: the compliance rules over each agent's verified credential claims.
+//! - [`threat`]: per-agent behaviour baselines and the detectors over the audit stream.
+//! - [`synthetic`]: a generated normal stream (false-positive rate, benchmark).
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod compliance;
+pub mod synthetic;
+pub mod threat;
 pub mod verify;
 
 mod time;
