@@ -308,6 +308,8 @@ impl IssuerService {
             "valid_from": p.valid_from,
             "valid_until": p.valid_until,
             "disclosable": p.disclose,
+            "holder_key": PublicJwk::from_json(&p.holder_jwk).ok().map(|k| k.thumbprint()),
+            "claims": p.claims.monitoring_view(),
         });
         self.append(e).await?;
         Ok(IssuedCredential {

@@ -659,6 +659,12 @@ impl VerifierService {
             "presentation": !input.presentation.is_empty(),
             "original_scopes": (input.grant_type == REFRESH_TOKEN)
                 .then(|| input.original_scopes.iter().map(|s| truncate(s)).collect::<Vec<_>>()),
+            // What the domain's monitor evaluates (no secret, no free text).
+            "valid_until": trace.credential.as_ref().map(|c| c.valid_until),
+            "claims": trace
+                .credential
+                .as_ref()
+                .map(|c| crossauthz_core::profile::monitoring_view(&c.claims_json)),
         });
         let recorded = self.inner.audit.append(event).await?;
         Ok(Decision {

@@ -437,6 +437,13 @@ impl AgentClaims {
         }
     }
 
+    /// The claims the domain's monitor evaluates (see [`monitoring_view`]).
+    pub fn monitoring_view(&self) -> Value {
+        serde_json::to_value(self)
+            .map(|v| monitoring_view(&v))
+            .unwrap_or(Value::Null)
+    }
+
     /// Compliance attestations whose `validUntil` is at or before `now` (for the compliance
     /// monitor).
     pub fn expired_attestations(&self, now: DateTime<Utc>) -> Vec<&ComplianceAttestation> {
@@ -444,5 +451,65 @@ impl AgentClaims {
             .iter()
             .filter(|a| a.valid_until <= now)
             .collect()
+    }
+}
+
+/// The claims the domain's monitor evaluates, as recorded in audit events (`credential.issued`,
+/// `grant.decision`), picked from a claims object in the profile's camelCase form: agent type,
+/// authorized scopes, issuer domain, clearance, compliance attestations, trust signals and the
+/// machine-checkable operational constraints (`allowedHours`, `maxRequestsPerMinute`,
+/// `allowedResources`). Free-text and extension claims are left out (data minimisation);
+/// nothing here is a secret.
+pub fn monitoring_view(claims: &Value) -> Value {
+    const TOP: [&str; 6] = [
+        "agentType",
+        "authorizedScopes",
+        "issuerDomain",
+        "dataSensitivityClearance",
+        "complianceAttestations",
+        "trustSignals",
+    ];
+    const CONSTRAINTS: [&str; 3] = ["allowedHours", "maxRequestsPerMinute", "allowedResources"];
+    let mut view = Map::new();
+    for k in TOP {
+        if let Some(v) = claims.get(k) {
+            view.insert(k.to_owned(), v.clone());
+        }
+    }
+    if let Some(Value::Object(oc)) = claims.get("operationalConstraints") {
+        let picked: Map<String, Value> = oc
+            .iter()
+            .filter(|(k, _)| CONSTRAINTS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        view.insert("operationalConstraints".to_owned(), Value::Object(picked));
+    }
+    Value::Object(view)
+}
+
+#[cfg(test)]
+mod monitoring_view_tests {
+    use super::monitoring_view;
+    use serde_json::json;
+
+    // Only the evaluated claims are kept: free text, model, provenance and extensions are not.
+    #[test]
+    fn monitoring_view_keeps_only_the_evaluated_claims() {
+        let claims = json!({
+            "agentType": "tool-agent", "authorizedScopes": ["logs:read"], "issuerDomain": "a.example",
+            "agentName": "secret project", "modelInfo": {"name": "m"}, "x-internal": 1,
+            "complianceAttestations": [{"standard": "SOC2", "validUntil": "2030-01-01T00:00:00Z"}],
+            "trustSignals": {"trustScore": 0.9, "provider": "p", "timestamp": "2026-01-01T00:00:00Z"},
+            "operationalConstraints": {"allowedHours": "08:00-18:00 UTC", "notes": "free text"}
+        });
+        assert_eq!(
+            monitoring_view(&claims),
+            json!({
+                "agentType": "tool-agent", "authorizedScopes": ["logs:read"], "issuerDomain": "a.example",
+                "complianceAttestations": [{"standard": "SOC2", "validUntil": "2030-01-01T00:00:00Z"}],
+                "trustSignals": {"trustScore": 0.9, "provider": "p", "timestamp": "2026-01-01T00:00:00Z"},
+                "operationalConstraints": {"allowedHours": "08:00-18:00 UTC"}
+            })
+        );
     }
 }

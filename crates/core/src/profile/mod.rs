@@ -13,7 +13,7 @@ pub mod vc;
 
 pub use claims::{
     AgentClaims, AgentType, Clearance, ComplianceAttestation, Delegation, ModelInfo,
-    OperationalConstraints, Provenance, TrustSignals,
+    OperationalConstraints, Provenance, TrustSignals, monitoring_view,
 };
 pub use sd_jwt_vc::{
     AGENT_AUTHZ_VCT, SdJwtVcAgentCredential, SdJwtVcInput, from_sd_jwt_vc_claims,
