@@ -8,7 +8,7 @@
 //! | `standard.missing` | a resource the agent used requires a standard it has no valid attestation for | high |
 //! | `trust.low` | `trustSignals.trustScore` is under `min_trust_score` (or there is none) | medium |
 //! | `trust.stale` | `trustSignals.timestamp` is older than `max_trust_age_days` | low |
-//! | `credential.expiring` | the credential ends within `credential_warning_hours` (or has ended) | medium / high |
+//! | `credential.expiring` | the credential ends within `credential_warning_minutes` (default 10: credentials are short-lived and re-issued) or has ended | medium / high |
 //! | `issuer.untrusted` | a foreign credential's issuer is no longer on the trust list | critical |
 //!
 //! Each finding carries its evidence (the claim values and the thresholds) and a recommended
@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 pub struct ComplianceConfig {
     /// Warn this many days before an attestation ends.
     pub attestation_warning_days: i64,
-    /// Warn this many hours before a credential ends.
-    pub credential_warning_hours: i64,
+    /// Warn this many minutes before a credential ends.
+    pub credential_warning_minutes: i64,
     /// Lowest acceptable trust score.
     pub min_trust_score: f64,
     /// Oldest acceptable trust signal, in days.
@@ -41,7 +41,7 @@ impl Default for ComplianceConfig {
     fn default() -> Self {
         Self {
             attestation_warning_days: 30,
-            credential_warning_hours: 24,
+            credential_warning_minutes: 10,
             min_trust_score: 0.5,
             max_trust_age_days: 90,
             required_standards: BTreeMap::new(),
@@ -215,7 +215,7 @@ pub fn evaluate(
     }
 
     // The credential's own validity.
-    if credential.valid_until <= now + Duration::hours(config.credential_warning_hours) {
+    if credential.valid_until <= now + Duration::minutes(config.credential_warning_minutes) {
         let expired = credential.valid_until <= now;
         out.push(Finding {
             rule: "credential.expiring",
@@ -232,13 +232,13 @@ pub fn evaluate(
                 )
             } else {
                 format!(
-                    "the credential expires on {} (within {} hours)",
+                    "the credential expires on {} (within {} minutes)",
                     credential.valid_until.to_rfc3339(),
-                    config.credential_warning_hours
+                    config.credential_warning_minutes
                 )
             },
             evidence: json!({"validUntil": credential.valid_until,
-                "warningHours": config.credential_warning_hours}),
+                "warningMinutes": config.credential_warning_minutes}),
             recommended_action: "re-issue the credential".into(),
         });
     }
@@ -397,7 +397,7 @@ mod tests {
     #[test]
     fn credential_near_or_past_expiry_fires() {
         let mut c = clean();
-        c.valid_until = now() + Duration::hours(3);
+        c.valid_until = now() + Duration::minutes(5);
         let f = evaluate(&c, &ComplianceContext::default(), &config(), now());
         assert_eq!(f.len(), 1);
         assert_eq!(

@@ -11,13 +11,17 @@
 
 pub mod checkpoint;
 pub mod compliance;
+pub mod engine;
 pub mod synthetic;
 pub mod threat;
 pub mod verify;
+pub mod webhook;
 
+mod metrics;
 mod time;
 
 pub use checkpoint::{CheckpointOutcome, Checkpointer};
+pub use engine::{AutoSuspendPolicy, ComplianceReport, Monitor, MonitorConfig};
 pub use verify::{Break, DomainKeys, Problem, VerifyReport, verify_log};
 
 use crossauthz_store::StoreError;
@@ -39,6 +43,9 @@ pub enum MonitorError {
         /// What is wrong.
         reason: String,
     },
+    /// The configuration is refused.
+    #[error("configuration: {0}")]
+    Config(String),
     /// An upstream answered something that breaks its contract.
     #[error("upstream contract: {0}")]
     Contract(String),

@@ -175,13 +175,14 @@ fn url_host(s: &str) -> Option<String> {
 }
 
 /// Observes one `grant.decision` event for its agent: checks every detector against the
-/// baseline as it was, then learns from the event. `credential` is what the monitor knows of the
-/// agent's credential (for the scope and constraint detectors). Events of other kinds are
-/// ignored.
+/// baseline as it was, then learns from the event. `credential` is the credential presented
+/// with this request (for the scope and constraint detectors); `previous` the one the monitor
+/// knew before it (for `metadata.changed`). Events of other kinds are ignored.
 pub fn observe(
     baseline: &mut Baseline,
     event: &AuditEvent,
     credential: Option<&KnownCredential>,
+    previous: Option<&KnownCredential>,
     config: &ThreatConfig,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -337,8 +338,9 @@ pub fn observe(
     }
 
     // The credential presented changed unexpectedly.
+    let bare = |id: &str| id.strip_prefix("urn:uuid:").unwrap_or(id).to_owned();
     if let (Some(new_id), Some(old_id)) = (&event.credential_id, &baseline.credential_id)
-        && new_id != old_id
+        && bare(new_id) != bare(old_id)
     {
         let issuer_changed = event.issuer.is_some() && event.issuer != baseline.credential_issuer;
         if issuer_changed {
@@ -357,8 +359,8 @@ pub fn observe(
                     "confirm the change with the agent's owner; its CIMD may have been taken over"
                         .into(),
             });
-        } else if let Some(c) = credential
-            && c.credential_id.as_deref() == Some(old_id.as_str())
+        } else if let Some(c) = previous
+            && c.credential_id.as_deref().map(bare) == Some(bare(old_id))
         {
             let lifetime = (c.valid_until - c.observed_at).num_seconds().max(1) as f64;
             let left = (c.valid_until - at).num_seconds() as f64;

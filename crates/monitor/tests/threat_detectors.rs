@@ -29,7 +29,8 @@ fn run(
     for e in events {
         let client = e.client_id.clone().unwrap();
         let b = baselines.entry(client.clone()).or_default();
-        for f in observe(b, e, credentials.get(client.as_str()).copied(), config) {
+        let c = credentials.get(client.as_str()).copied();
+        for f in observe(b, e, c, c, config) {
             fired.push((e.seq, f.rule));
         }
     }
