@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "status_list",
         "verifier",
         "audit",
+        "monitor",
     ]
     .iter()
     .map(|f| root.join(format!("crossauthz/{f}.proto")))

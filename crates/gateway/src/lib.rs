@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
+use crossauthz_proto::monitor::monitor_client::MonitorClient;
 use crossauthz_proto::registry::registry_client::RegistryClient;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use tonic::transport::Channel;
@@ -50,16 +51,30 @@ pub struct AppState {
 
 /// The whole public router of a domain, without the OAuth Authorization Server.
 pub fn router(state: AppState) -> Router {
-    build(state, None)
+    build(state, None, None)
 }
 
 /// The whole public router of a domain with its OAuth Authorization Server (`/authorize`,
 /// `/token`, `/introspect`, `/revoke`, RFC 8414 metadata; see [`oauth`]).
 pub fn router_with_oauth(state: AppState, oauth: oauth::OAuthState) -> Router {
-    build(state, Some(oauth))
+    build(state, Some(oauth), None)
 }
 
-fn build(state: AppState, oauth: Option<oauth::OAuthState>) -> Router {
+/// [`router_with_oauth`] plus the monitor's admin routes (`/admin/v1/alerts`,
+/// `/admin/v1/compliance`; see [`routes::admin_monitor`]).
+pub fn router_with_oauth_and_monitor(
+    state: AppState,
+    oauth: oauth::OAuthState,
+    monitor: MonitorClient<Channel>,
+) -> Router {
+    build(state, Some(oauth), Some(monitor))
+}
+
+fn build(
+    state: AppState,
+    oauth: Option<oauth::OAuthState>,
+    monitor: Option<MonitorClient<Channel>>,
+) -> Router {
     let mut admin = Router::new()
         .merge(routes::admin_agents::admin_routes())
         .merge(routes::admin_credentials::admin_routes());
@@ -70,6 +85,9 @@ fn build(state: AppState, oauth: Option<oauth::OAuthState>) -> Router {
         ));
         // The audit log is read from the domain's store, which only the AS wiring hands in.
         admin = admin.merge(routes::admin_audit::admin_routes(oauth.inner.audit.clone()));
+    }
+    if let Some(monitor) = monitor {
+        admin = admin.merge(routes::admin_monitor::admin_routes(monitor));
     }
     let admin = admin.layer(axum::middleware::from_fn_with_state(
         state.config.admin_token.clone(),

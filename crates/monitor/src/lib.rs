@@ -12,6 +12,7 @@
 pub mod checkpoint;
 pub mod compliance;
 pub mod engine;
+pub mod grpc;
 pub mod synthetic;
 pub mod threat;
 pub mod verify;

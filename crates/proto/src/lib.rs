@@ -41,6 +41,13 @@ pub mod crossauthz {
             tonic::include_proto!("crossauthz.verifier.v1");
         }
     }
+    /// Monitor contract.
+    pub mod monitor {
+        /// `crossauthz.monitor.v1`.
+        pub mod v1 {
+            tonic::include_proto!("crossauthz.monitor.v1");
+        }
+    }
     /// Audit contract.
     pub mod audit {
         /// `crossauthz.audit.v1`.
@@ -53,6 +60,7 @@ pub mod crossauthz {
 pub use crossauthz::audit::v1 as audit;
 pub use crossauthz::common::v1 as common;
 pub use crossauthz::issuer::v1 as issuer;
+pub use crossauthz::monitor::v1 as monitor;
 pub use crossauthz::registry::v1 as registry;
 pub use crossauthz::status_list::v1 as status_list;
 pub use crossauthz::verifier::v1 as verifier;
@@ -68,4 +76,5 @@ pub const PACKAGES: &[&str] = &[
     "crossauthz.status_list.v1",
     "crossauthz.verifier.v1",
     "crossauthz.audit.v1",
+    "crossauthz.monitor.v1",
 ];

@@ -152,6 +152,26 @@ fn every_admin_and_grant_operation_has_a_grpc_method() {
             "GET /admin/v1/audit",
             "crossauthz.audit.v1.AuditLog/QueryEvents",
         ),
+        (
+            "GET /admin/v1/alerts",
+            "crossauthz.monitor.v1.Monitor/ListAlerts",
+        ),
+        (
+            "GET /admin/v1/alerts/{id}",
+            "crossauthz.monitor.v1.Monitor/GetAlert",
+        ),
+        (
+            "POST /admin/v1/alerts/{id}/ack",
+            "crossauthz.monitor.v1.Monitor/AcknowledgeAlert",
+        ),
+        (
+            "POST /admin/v1/alerts/{id}/resolve",
+            "crossauthz.monitor.v1.Monitor/ResolveAlert",
+        ),
+        (
+            "GET /admin/v1/compliance",
+            "crossauthz.monitor.v1.Monitor/GetComplianceReport",
+        ),
     ];
     let have = methods();
     let missing: Vec<_> = required

@@ -3,6 +3,7 @@
 pub mod admin_agents;
 pub mod admin_audit;
 pub mod admin_credentials;
+pub mod admin_monitor;
 pub mod admin_settings;
 pub mod cimd;
 pub mod dcr;
