@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crossauthz_gateway::oauth::OAuthConfig;
 use crossauthz_issuer::IssuerConfig;
 use crossauthz_issuer::config::MasterKeySource;
+use crossauthz_monitor::MonitorConfig;
 use crossauthz_registry::RegistryConfig;
 use crossauthz_status_list::StatusListConfig;
 use crossauthz_verifier::VerifierConfig;
@@ -48,17 +49,20 @@ pub enum ServiceKind {
     StatusList,
     /// Cross-domain verification and the grant decision.
     Verifier,
+    /// Audit checkpoints, compliance monitoring, threat detection, alerts.
+    Monitor,
     /// The public HTTP edge and the OAuth Authorization Server.
     Gateway,
 }
 
 impl ServiceKind {
     /// Every service, in start order for one process (the signers first).
-    pub const ALL: [ServiceKind; 5] = [
+    pub const ALL: [ServiceKind; 6] = [
         Self::StatusList,
         Self::Issuer,
         Self::Registry,
         Self::Verifier,
+        Self::Monitor,
         Self::Gateway,
     ];
 
@@ -69,6 +73,7 @@ impl ServiceKind {
             Self::Issuer => "issuer",
             Self::StatusList => "status-list",
             Self::Verifier => "verifier",
+            Self::Monitor => "monitor",
             Self::Gateway => "gateway",
         }
     }
@@ -80,6 +85,7 @@ impl ServiceKind {
             Self::Issuer => Some("crossauthz.issuer.v1.Issuer"),
             Self::StatusList => Some("crossauthz.status_list.v1.StatusList"),
             Self::Verifier => Some("crossauthz.verifier.v1.Verifier"),
+            Self::Monitor => Some("crossauthz.monitor.v1.Monitor"),
             Self::Gateway => None,
         }
     }
@@ -91,6 +97,7 @@ impl ServiceKind {
             Self::Issuer => &[Self::StatusList],
             Self::StatusList => &[Self::Issuer],
             Self::Verifier => &[],
+            Self::Monitor => &[Self::Issuer, Self::Verifier],
             Self::Gateway => &[
                 Self::Registry,
                 Self::Issuer,
@@ -125,7 +132,7 @@ pub enum ConfigError {
     #[error("{0}")]
     Parse(String),
     /// No such service.
-    #[error("unknown service `{0}` (registry, issuer, status-list, verifier, gateway)")]
+    #[error("unknown service `{0}` (registry, issuer, status-list, verifier, monitor, gateway)")]
     UnknownService(String),
     /// A setting is missing or wrong.
     #[error("{key}: {reason}")]
@@ -250,6 +257,9 @@ pub struct UpstreamsSection {
     pub status_list: Option<Url>,
     /// The verifier's gRPC URL.
     pub verifier: Option<Url>,
+    /// The monitor's gRPC URL (optional for the gateway: without it the alert and compliance
+    /// admin routes are not mounted).
+    pub monitor: Option<Url>,
 }
 
 impl UpstreamsSection {
@@ -260,6 +270,7 @@ impl UpstreamsSection {
             ServiceKind::Issuer => self.issuer.as_ref(),
             ServiceKind::StatusList => self.status_list.as_ref(),
             ServiceKind::Verifier => self.verifier.as_ref(),
+            ServiceKind::Monitor => self.monitor.as_ref(),
             ServiceKind::Gateway => None,
         }
     }
@@ -343,6 +354,8 @@ struct RawConfig {
     verifier: Tunables,
     #[serde(default)]
     oauth: Tunables,
+    #[serde(default)]
+    monitor: Tunables,
 }
 
 /// A domain's configuration, every section typed and checked.
@@ -374,6 +387,8 @@ pub struct DomainConfig {
     pub verifier: VerifierConfig,
     /// The Authorization Server's configuration.
     pub oauth: OAuthConfig,
+    /// The monitor's configuration (`domain_did` from the domain).
+    pub monitor: MonitorConfig,
 }
 
 /// The public URL as the services spell it: no trailing slash.
@@ -436,6 +451,11 @@ impl DomainConfig {
         let verifier: VerifierConfig =
             typed("verifier", raw.verifier, &[("issuer", base.clone().into())])?;
         let oauth: OAuthConfig = typed("oauth", raw.oauth, &[])?;
+        let monitor: MonitorConfig = typed(
+            "monitor",
+            raw.monitor,
+            &[("domain_did", did_of(&raw.public_url).into())],
+        )?;
         let mut config = Self {
             public_url: raw.public_url,
             database: raw.database,
@@ -450,6 +470,7 @@ impl DomainConfig {
             status_list,
             verifier,
             oauth,
+            monitor,
         };
         config.issuer.master_key = match &config.secrets.master_key_file {
             Some(file) => MasterKeySource::File(file.clone()),

@@ -111,19 +111,14 @@ impl DevDomain {
             ServiceKind::Issuer,
             ServiceKind::Registry,
             ServiceKind::Verifier,
+            ServiceKind::Monitor,
         ] {
             let l = grpc::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             let addr = l
                 .local_addr()
                 .map_err(|e| DomainError::Io(PathBuf::from("grpc listener"), e))?;
             let channel = grpc::loopback_channel(addr)?;
-            match kind {
-                ServiceKind::StatusList => channels.status_list = Some(channel),
-                ServiceKind::Issuer => channels.issuer = Some(channel),
-                ServiceKind::Registry => channels.registry = Some(channel),
-                ServiceKind::Verifier => channels.verifier = Some(channel),
-                ServiceKind::Gateway => {}
-            }
+            channels.set(kind, channel);
             grpc_addrs.push((kind, addr));
             listeners.push((kind, l));
         }
@@ -131,8 +126,15 @@ impl DevDomain {
         let shutdown = CancellationToken::new();
         let mut tasks = Tasks::new(shutdown.clone());
         for (kind, listener) in listeners {
-            let routes =
-                services::grpc_routes(kind, &config, &database, clock.clone(), &channels).await;
+            let routes = services::grpc_routes(
+                kind,
+                &config,
+                &database,
+                clock.clone(),
+                &channels,
+                &shutdown,
+            )
+            .await;
             let routes = match routes {
                 Ok(r) => r,
                 Err(e) => {
@@ -267,6 +269,12 @@ fn dev_config(
     fetcher.extra_roots_pem = Some(ca_pem.to_owned());
     fetcher.cache_min = Duration::from_secs(1);
     config.verifier.settings_refresh_seconds = 0;
+    // The monitor acts fast in development: new events within 200 ms, a checkpoint every
+    // 10 s, and this domain's own agents are suspended on a high-severity threat alert (the
+    // demo's misbehaving agent); acknowledging the alert lifts the suspension.
+    config.monitor.poll_interval_ms = 200;
+    config.monitor.checkpoint_interval_seconds = 10;
+    config.monitor.auto_suspend.enabled = true;
     config.oauth.dev_login = Some(DevUser {
         subject: DEV_USER.to_owned(),
         name: Some("Development user".to_owned()),

@@ -56,17 +56,18 @@ pub async fn serve(
     for upstream in kind.upstreams() {
         if let Some(url) = config.upstreams.get(*upstream) {
             let channel = grpc::internal_channel(url, &tls)?;
-            match upstream {
-                ServiceKind::Registry => channels.registry = Some(channel),
-                ServiceKind::Issuer => channels.issuer = Some(channel),
-                ServiceKind::StatusList => channels.status_list = Some(channel),
-                ServiceKind::Verifier => channels.verifier = Some(channel),
-                ServiceKind::Gateway => {}
-            }
+            channels.set(*upstream, channel);
         }
     }
+    // The gateway mounts the monitor's admin routes when a monitor is configured.
+    if kind == ServiceKind::Gateway
+        && let Some(url) = &config.upstreams.monitor
+    {
+        channels.set(ServiceKind::Monitor, grpc::internal_channel(url, &tls)?);
+    }
 
-    let mut tasks = Tasks::new(CancellationToken::new());
+    let shutdown = CancellationToken::new();
+    let mut tasks = Tasks::new(shutdown.clone());
     let readiness = ops::Readiness::new(database.clone(), channels.upstreams_of(kind));
     let ops_listener = grpc::bind(config.serve.ops_listen).await?;
     tasks.serve_http("ops", ops_listener, ops::router(readiness));
@@ -91,7 +92,8 @@ pub async fn serve(
             _ => tasks.serve_http("gateway", listener, router),
         }
     } else {
-        let routes = services::grpc_routes(kind, &config, &database, clock, &channels).await?;
+        let routes =
+            services::grpc_routes(kind, &config, &database, clock, &channels, &shutdown).await?;
         let listener = grpc::bind(config.serve.grpc_listen).await?;
         tasks
             .serve_grpc(

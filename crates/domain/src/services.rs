@@ -11,7 +11,9 @@ use crossauthz_gateway::oauth::login::UserAuthenticator;
 use crossauthz_gateway::oauth::{OAuthParts, OAuthState};
 use crossauthz_gateway::{AppState, GatewayConfig, Upstreams};
 use crossauthz_issuer::IssuerService;
+use crossauthz_monitor::Monitor;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
+use crossauthz_proto::monitor::monitor_client::MonitorClient;
 use crossauthz_proto::registry::registry_client::RegistryClient;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_proto::verifier::verifier_client::VerifierClient;
@@ -19,6 +21,7 @@ use crossauthz_registry::RegistryService;
 use crossauthz_status_list::StatusListService;
 use crossauthz_store::{Database, Service};
 use crossauthz_verifier::VerifierService;
+use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
@@ -36,6 +39,8 @@ pub struct Channels {
     pub status_list: Option<Channel>,
     /// The verifier.
     pub verifier: Option<Channel>,
+    /// The monitor.
+    pub monitor: Option<Channel>,
 }
 
 impl Channels {
@@ -46,6 +51,7 @@ impl Channels {
             ServiceKind::Issuer => self.issuer.as_ref(),
             ServiceKind::StatusList => self.status_list.as_ref(),
             ServiceKind::Verifier => self.verifier.as_ref(),
+            ServiceKind::Monitor => self.monitor.as_ref(),
             ServiceKind::Gateway => None,
         }
     }
@@ -54,6 +60,18 @@ impl Channels {
         self.get(kind)
             .cloned()
             .ok_or_else(|| DomainError::Wiring(format!("{of} needs a channel to {kind}")))
+    }
+
+    /// Stores the channel to `kind`.
+    pub fn set(&mut self, kind: ServiceKind, channel: Channel) {
+        match kind {
+            ServiceKind::Registry => self.registry = Some(channel),
+            ServiceKind::Issuer => self.issuer = Some(channel),
+            ServiceKind::StatusList => self.status_list = Some(channel),
+            ServiceKind::Verifier => self.verifier = Some(channel),
+            ServiceKind::Monitor => self.monitor = Some(channel),
+            ServiceKind::Gateway => {}
+        }
     }
 
     /// `(kind, channel)` of every upstream of `of` (for readiness).
@@ -72,17 +90,20 @@ pub fn schemas_of(kind: ServiceKind) -> &'static [Service] {
         ServiceKind::Issuer => &[Service::Issuer, Service::Audit],
         ServiceKind::StatusList => &[Service::Status, Service::Audit],
         ServiceKind::Verifier => &[Service::Verifier, Service::Audit],
+        ServiceKind::Monitor => &[Service::Monitor, Service::Audit],
         ServiceKind::Gateway => &[Service::OAuth, Service::Audit],
     }
 }
 
-/// The gRPC routes of `kind` (not the gateway), with its dependencies.
+/// The gRPC routes of `kind` (not the gateway), with its dependencies. The monitor's
+/// background loop (audit tail, compliance schedule, checkpoints) runs until `shutdown`.
 pub async fn grpc_routes(
     kind: ServiceKind,
     config: &DomainConfig,
     database: &Database,
     clock: Arc<dyn Clock>,
     channels: &Channels,
+    shutdown: &CancellationToken,
 ) -> Result<Routes, DomainError> {
     let audit = database.audit_store();
     let routes = match kind {
@@ -138,6 +159,21 @@ pub async fn grpc_routes(
             .map_err(|e| DomainError::Start(kind, e.to_string()))?;
             Routes::new(service.grpc_server())
         }
+        ServiceKind::Monitor => {
+            let monitor = Monitor::new(
+                config.monitor.clone(),
+                database.monitor_store(),
+                audit,
+                clock,
+                Some(IssuerClient::new(channels.need(kind, ServiceKind::Issuer)?)),
+                Some(VerifierClient::new(
+                    channels.need(kind, ServiceKind::Verifier)?,
+                )),
+            )
+            .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+            tokio::spawn(monitor.clone().run(shutdown.child_token()));
+            Routes::new(monitor.grpc_server())
+        }
         ServiceKind::Gateway => {
             return Err(DomainError::Wiring(
                 "the gateway serves HTTP, not gRPC".to_owned(),
@@ -182,5 +218,13 @@ pub fn gateway_router(
         },
     )
     .map_err(|e| DomainError::Start(kind, e.to_string()))?;
-    Ok(crossauthz_gateway::router_with_oauth(state, oauth))
+    // The monitor is optional for the gateway: with it, /admin/v1/alerts and /compliance.
+    Ok(match channels.monitor.clone() {
+        Some(monitor) => crossauthz_gateway::router_with_oauth_and_monitor(
+            state,
+            oauth,
+            MonitorClient::new(monitor),
+        ),
+        None => crossauthz_gateway::router_with_oauth(state, oauth),
+    })
 }
