@@ -183,3 +183,63 @@ pub fn audit_verify(
         Ok(report.is_intact())
     })
 }
+
+/// `crossauthz compliance report`: prints the report; `Ok(false)` when an agent has findings.
+pub fn compliance_report(
+    database_url: &str,
+    config: Option<&Path>,
+    agent: Option<&str>,
+    json: bool,
+) -> anyhow::Result<bool> {
+    let monitor_config = match config {
+        Some(path) => DomainConfig::load(Some(path))?.monitor,
+        None => crossauthz_monitor::MonitorConfig::default(),
+    };
+    runtime()?.block_on(async move {
+        let database = crossauthz_store::Database::connect(database_url)
+            .await
+            .context("cannot open the database")?;
+        let trusted: std::collections::BTreeSet<String> = database
+            .verifier_store()
+            .trust_list()
+            .await?
+            .into_iter()
+            .map(|t| t.issuer)
+            .collect();
+        let monitor = crossauthz_monitor::Monitor::new(
+            monitor_config,
+            database.monitor_store(),
+            database.audit_store(),
+            std::sync::Arc::new(crossauthz_core::clock::SystemClock),
+            None,
+            None,
+        )?;
+        let report = monitor.evaluate_compliance(agent, Some(&trusted)).await?;
+        database.close().await;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!(
+                "{} agents evaluated, {} compliant",
+                report.agents, report.compliant
+            );
+            for a in &report.per_agent {
+                let origin = if a.local { "own" } else { "foreign" };
+                if a.findings.is_empty() {
+                    println!("  ok    {} ({origin}, {})", a.client_id, a.issuer);
+                }
+                for f in &a.findings {
+                    println!(
+                        "  {:<6} {} ({origin}): {} — {}\n         action: {}",
+                        f.severity.as_str(),
+                        a.client_id,
+                        f.rule,
+                        f.summary,
+                        f.recommended_action
+                    );
+                }
+            }
+        }
+        Ok(report.compliant == report.agents)
+    })
+}

@@ -34,6 +34,34 @@ enum Command {
     /// The domain's audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Compliance of the domain's known agents.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ComplianceCommand {
+    /// Evaluate every agent the monitor knows (or one) against the compliance rules now and
+    /// print the report (read-only: no alert is raised). Exits 0 when every agent is
+    /// compliant, 2 otherwise.
+    Report(ComplianceReportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ComplianceReportArgs {
+    /// The domain's database (`postgres://…` or `sqlite://…`).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// The domain's configuration file, for its `[monitor.compliance]` rules (defaults
+    /// otherwise).
+    #[arg(long, env = "CROSSAUTHZ_CONFIG")]
+    config: Option<PathBuf>,
+    /// Only this agent (its client_id).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +169,18 @@ fn main() -> std::process::ExitCode {
         Some(Command::GenerateMasterKey) => {
             commands::generate_master_key();
             Ok(())
+        }
+        Some(Command::Compliance(ComplianceCommand::Report(a))) => {
+            match commands::compliance_report(
+                &a.database_url,
+                a.config.as_deref(),
+                a.agent.as_deref(),
+                a.json,
+            ) {
+                Ok(true) => Ok(()),
+                Ok(false) => return std::process::ExitCode::from(2),
+                Err(e) => Err(e),
+            }
         }
         Some(Command::Audit(AuditCommand::Verify(a))) => {
             match commands::audit_verify(&a.database_url, a.jwks.as_deref(), a.did, a.json) {

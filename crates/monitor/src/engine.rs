@@ -224,6 +224,10 @@ impl Monitor {
         for (client, b) in self.inner.store.baselines().await? {
             match serde_json::from_value::<Baseline>(b) {
                 Ok(b) => {
+                    // The resources an agent used survive restarts in its baseline.
+                    state
+                        .resources
+                        .insert(client.clone(), b.resources.keys().cloned().collect());
                     state.baselines.insert(client, b);
                 }
                 Err(e) => tracing::warn!(client, error = %e, "unreadable baseline dropped"),
@@ -619,6 +623,29 @@ impl Monitor {
         client_id: Option<&str>,
     ) -> Result<ComplianceReport, MonitorError> {
         let trusted = self.trusted_issuers().await;
+        let (report, to_raise) = self.evaluate(client_id, trusted.as_ref()).await?;
+        for (alert, c) in to_raise {
+            self.raise(alert, Some(&c)).await?;
+        }
+        Ok(report)
+    }
+
+    /// Evaluates like [`Monitor::compliance_report`] without raising alerts (the operator's
+    /// `crossauthz compliance report`), with the trust list given by the caller (`None`: the
+    /// `issuer.untrusted` rule is not evaluated).
+    pub async fn evaluate_compliance(
+        &self,
+        client_id: Option<&str>,
+        trusted_issuers: Option<&BTreeSet<String>>,
+    ) -> Result<ComplianceReport, MonitorError> {
+        Ok(self.evaluate(client_id, trusted_issuers).await?.0)
+    }
+
+    async fn evaluate(
+        &self,
+        client_id: Option<&str>,
+        trusted: Option<&BTreeSet<String>>,
+    ) -> Result<(ComplianceReport, Vec<(NewAlert, KnownCredential)>), MonitorError> {
         let now = self.inner.clock.now();
         let (credentials, resources) = {
             let mut state = self.inner.state.lock().await;
@@ -639,7 +666,7 @@ impl Monitor {
             };
             let ctx = ComplianceContext {
                 resources_used: resources.get(client),
-                trusted_issuers: trusted.as_ref(),
+                trusted_issuers: trusted,
             };
             let findings = compliance::evaluate(c, &ctx, &self.inner.config.compliance, now);
             for f in &findings {
@@ -657,17 +684,15 @@ impl Monitor {
                 findings,
             });
         }
-        for (alert, c) in to_raise {
-            self.raise(alert, Some(&c)).await?;
-        }
         let compliant = per_agent.iter().filter(|a| a.findings.is_empty()).count();
-        Ok(ComplianceReport {
+        let report = ComplianceReport {
             evaluated_at: now,
             agents: per_agent.len(),
             compliant,
             by_rule,
             per_agent,
-        })
+        };
+        Ok((report, to_raise))
     }
 
     /// Raises a domain-wide alert for a broken audit log.
