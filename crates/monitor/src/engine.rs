@@ -313,11 +313,17 @@ impl Monitor {
                 }
             }
         }
-        self.persist(&mut state, last).await?;
+        self.persist(&mut state).await?;
         drop(state);
+        // Alerts before the cursor moves: a failure here re-reads the batch (an alert raised
+        // twice only bumps the unresolved one), so no alert is lost.
         for (alert, credential) in raised {
             self.raise(alert, credential.as_ref()).await?;
         }
+        self.inner
+            .store
+            .set_cursor(CURSOR, last, self.inner.clock.now())
+            .await?;
         Ok(events.len())
     }
 
@@ -393,7 +399,7 @@ impl Monitor {
         }
     }
 
-    async fn persist(&self, state: &mut State, last: i64) -> Result<(), MonitorError> {
+    async fn persist(&self, state: &mut State) -> Result<(), MonitorError> {
         let now = self.inner.clock.now();
         for client in std::mem::take(&mut state.dirty_baselines) {
             if let Some(b) = state.baselines.get(&client) {
@@ -407,7 +413,6 @@ impl Monitor {
                 self.inner.store.put_credential(c).await?;
             }
         }
-        self.inner.store.set_cursor(CURSOR, last, now).await?;
         Ok(())
     }
 
