@@ -141,7 +141,7 @@ enum PkiCommand {
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "registry,issuer,status-list,verifier,gateway"
+            default_value = "registry,issuer,status-list,verifier,monitor,gateway"
         )]
         names: Vec<String>,
     },

@@ -8,7 +8,7 @@
 //! | `time.outside_window` | a request falls outside `operationalConstraints.allowedHours` (`HH:MM-HH:MM UTC`) | medium, 0.7 |
 //! | `source.new_domain` | a request arrives from an issuer domain the agent never came from (after warm-up) | medium, 0.6 |
 //! | `denial.burst` | at least `denial_burst_count` denials within `denial_window_seconds`, making up at least `denial_burst_ratio` of the window | high, 0.8 |
-//! | `metadata.changed` | the credential presented in the agent's CIMD changed to another issuer, or was replaced long before it was due | medium, 0.6 |
+//! | `metadata.changed` | the credential presented in the agent's CIMD changed to another issuer, or was replaced long before it was due (medium, 0.5–0.6); or the document's keys changed while the credential did not (high, 0.8) | |
 //!
 //! Baselines start learning at the agent's first request; the rate, source and scope-frequency
 //! detectors wait for `warmup_requests` requests. The baseline hourly rate is an exponentially
@@ -93,6 +93,9 @@ pub struct Baseline {
     pub credential_id: Option<String>,
     /// Its issuer.
     pub credential_issuer: Option<String>,
+    /// The thumbprints of the keys in the agent's metadata document, as last seen.
+    #[serde(default)]
+    pub client_keys: Option<Vec<String>>,
 }
 
 impl Baseline {
@@ -380,7 +383,37 @@ pub fn observe(
         }
     }
 
+    // The keys in its metadata document changed while it kept the same credential (a key
+    // rotation comes with a re-issued credential, bound to the new key).
+    let keys: Option<Vec<String>> = event
+        .details
+        .get("client_keys")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        });
+    if let (Some(new_keys), Some(old_keys)) = (&keys, &baseline.client_keys)
+        && new_keys != old_keys
+        && event.credential_id.as_deref().map(bare) == baseline.credential_id.as_deref().map(bare)
+    {
+        out.push(Finding {
+            rule: "metadata.changed",
+            severity: Severity::High,
+            score: 0.8,
+            summary: "the keys in its metadata document changed while its credential did not".into(),
+            evidence: json!({"seq": event.seq, "previousKeys": old_keys, "newKeys": new_keys,
+                "credential": event.credential_id}),
+            recommended_action: "suspend the credential and confirm the key change with the agent's owner; its CIMD may have been taken over".into(),
+        });
+    }
+
     // Learn.
+    if keys.is_some() {
+        baseline.client_keys = keys;
+    }
     baseline.requests += 1;
     if denied {
         baseline.denials += 1;

@@ -203,3 +203,20 @@ fn false_positive_rate_on_a_generated_normal_stream() {
     assert!(stream.events.len() > 50_000, "{}", stream.events.len());
     assert!(rate < 0.001, "false-positive rate {rate}");
 }
+
+#[test]
+fn keys_changed_under_the_same_credential_fire() {
+    let (stream, events) = with_anomaly(|s, seq, t| {
+        let mut a = normal_request(s, seq, t);
+        a.details["client_keys"] = serde_json::json!(["k1"]);
+        let mut b = normal_request(s, seq + 1, t + Duration::seconds(30));
+        b.details["client_keys"] = serde_json::json!(["k1"]);
+        let mut c = normal_request(s, seq + 2, t + Duration::seconds(60));
+        c.details["client_keys"] = serde_json::json!(["k1", "k2-attacker"]);
+        vec![a, b, c]
+    });
+    let next = stream.events.len() as i64 + 1;
+    let fired = run(&stream, &events, &ThreatConfig::default());
+    assert_eq!(rules_after(&fired, next), vec!["metadata.changed"]);
+    assert_eq!(fired.last().unwrap().0, next + 2);
+}

@@ -236,6 +236,9 @@ struct ClientFacts {
 #[derive(Default)]
 struct Trace {
     client_id: Option<String>,
+    /// RFC 7638 thumbprints of the client document's keys, sorted (for the monitor's
+    /// `metadata.changed` detector; public key fingerprints, not key material).
+    client_keys: Option<Vec<String>>,
     credential: Option<CredentialSummary>,
     policy_ids: Vec<String>,
     granted: Vec<String>,
@@ -413,6 +416,9 @@ impl VerifierService {
         let authenticated_key: Option<PublicJwk> = match client.validated.auth_method {
             AuthMethod::PrivateKeyJwt => {
                 let keys = client_keys(fetcher, &client).await?;
+                let mut thumbprints: Vec<String> = keys.iter().map(|k| k.thumbprint()).collect();
+                thumbprints.sort();
+                trace.client_keys = Some(thumbprints);
                 let policy = AssertionPolicy {
                     issuer: self.inner.config.issuer.clone(),
                     skew: self.inner.config.skew(),
@@ -660,6 +666,7 @@ impl VerifierService {
             "original_scopes": (input.grant_type == REFRESH_TOKEN)
                 .then(|| input.original_scopes.iter().map(|s| truncate(s)).collect::<Vec<_>>()),
             // What the domain's monitor evaluates (no secret, no free text).
+            "client_keys": trace.client_keys,
             "valid_until": trace.credential.as_ref().map(|c| c.valid_until),
             "claims": trace
                 .credential
