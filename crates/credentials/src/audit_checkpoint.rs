@@ -166,6 +166,18 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        // Any payload and any JWS text: parsing and verification fail cleanly, never panic.
+        #[test]
+        fn parsing_any_input_never_panics(text in ".{0,200}", n in proptest::num::i64::ANY) {
+            let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+            let _ = verify(&text, &key.public_jwk());
+            let _ = kid_of(&text);
+            let _ = CheckpointClaims::from_json(&json!({"iss": text, "iat": n, "audit_seq": n,
+                "audit_hash": text, "audit_event_at": n}));
+        }
+    }
+
     #[test]
     fn claims_are_exact() {
         let mut v = claims().to_json();

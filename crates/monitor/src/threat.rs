@@ -434,3 +434,60 @@ pub fn observe(
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Any allowedHours text parses to minutes within the day or to None; never panics.
+        #[test]
+        fn allowed_hours_never_panic(s in ".{0,40}") {
+            if let Some((a, b)) = parse_allowed_hours(&s) {
+                prop_assert!(a <= 1440 && b <= 1440);
+            }
+        }
+
+        // Any event (any kind, scopes, details, time) and any claims: observe never panics and
+        // every finding has a score within [0, 1].
+        #[test]
+        fn observe_never_panics(
+            kind in prop_oneof![Just("grant.decision".to_owned()), ".{0,12}"],
+            scopes in proptest::collection::vec(".{0,12}", 0..4),
+            secs in -10_000_000_000i64..10_000_000_000i64,
+            details in prop_oneof![
+                Just(json!({})),
+                Just(json!({"issuer_domain": 7, "client_keys": "x"})),
+                Just(json!({"client_keys": ["a", 1]})),
+            ],
+            claims in prop_oneof![
+                Just(json!(null)),
+                Just(json!({"authorizedScopes": 1, "operationalConstraints": {"allowedHours": 5}})),
+                Just(json!({"authorizedScopes": ["a"], "operationalConstraints": {"allowedHours": "23:00-01:00", "allowedResources": ["r"]}})),
+            ],
+            denied in any::<bool>(),
+        ) {
+            let at = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+            let event = AuditEvent {
+                seq: 1, at, service: "verifier".into(), kind, actor: None,
+                client_id: Some("https://a.example/x".into()), credential_id: Some("c".into()),
+                issuer: None, scopes: Some(scopes), resource: Some("r2".into()),
+                decision: Some(if denied { "deny" } else { "allow" }.into()), reason: None,
+                trace_id: None, details, prev_hash: [0; 32], hash: [0; 32],
+            };
+            let credential = KnownCredential {
+                client_id: "https://a.example/x".into(), credential_id: Some("c".into()),
+                issuer: "did:web:a.example".into(), issuer_domain: None, format: "vc+jwt".into(),
+                claims, valid_until: at, holder_key: None, local: true, observed_at: at,
+            };
+            let mut b = Baseline::default();
+            for _ in 0..3 {
+                for f in observe(&mut b, &event, Some(&credential), Some(&credential), &ThreatConfig::default()) {
+                    prop_assert!((0.0..=1.0).contains(&f.score));
+                }
+            }
+        }
+    }
+}

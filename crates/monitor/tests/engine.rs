@@ -337,3 +337,50 @@ fn webhook_refuses_plain_http_to_a_remote_host() {
     });
     assert!(e.is_err());
 }
+
+/// A restarted monitor resumes at its stored cursor with its learned credentials and
+/// baselines: nothing is processed twice, and the first request after the restart is judged
+/// against the credential learned before it.
+#[tokio::test]
+async fn a_restarted_monitor_resumes_where_it_stopped() {
+    let d = Domain::start().await;
+    let id = issue(&d, claims(&(now0() + Duration::days(365)).to_rfc3339())).await;
+    let m = monitor(
+        &d,
+        MonitorConfig {
+            auto_suspend: AutoSuspendPolicy::default(),
+            ..config()
+        },
+    );
+    m.process_batch().await.unwrap();
+    append_decision(&d, &id, &["logs:read"], false).await;
+    assert_eq!(m.process_batch().await.unwrap(), 1);
+    drop(m);
+
+    let m = monitor(
+        &d,
+        MonitorConfig {
+            auto_suspend: AutoSuspendPolicy::default(),
+            ..config()
+        },
+    );
+    assert_eq!(m.process_batch().await.unwrap(), 0, "the cursor was stored");
+    // A request outside the credential: the credential comes from the store, not from this
+    // event (the event carries no claims).
+    let mut e = crossauthz_store::NewAuditEvent::new(
+        now0() + Duration::minutes(6),
+        "verifier",
+        "grant.decision",
+    );
+    e.client_id = Some(SUBJECT.into());
+    e.credential_id = Some(format!("urn:uuid:{id}"));
+    e.issuer = Some(DID.into());
+    e.scopes = Some(vec!["admin:all".into()]);
+    e.decision = Some("deny".into());
+    d.database.audit_store().append(e).await.unwrap();
+    m.process_batch().await.unwrap();
+    let alerts = m.alerts(&AlertFilter::default()).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].rule, "scope.outside_credential");
+    d.stop().await;
+}
