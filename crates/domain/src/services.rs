@@ -12,6 +12,7 @@ use crossauthz_gateway::oauth::{OAuthParts, OAuthState};
 use crossauthz_gateway::{AppState, GatewayConfig, Upstreams};
 use crossauthz_issuer::IssuerService;
 use crossauthz_monitor::Monitor;
+use crossauthz_monitor::audit_log::AuditLogService;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::monitor::monitor_client::MonitorClient;
 use crossauthz_proto::registry::registry_client::RegistryClient;
@@ -172,7 +173,9 @@ pub async fn grpc_routes(
             )
             .map_err(|e| DomainError::Start(kind, e.to_string()))?;
             tokio::spawn(monitor.clone().run(shutdown.child_token()));
+            // The monitor also serves the audit log reader (crossauthz.audit.v1.AuditLog).
             Routes::new(monitor.grpc_server())
+                .add_service(AuditLogService::new(database.audit_store()).grpc_server())
         }
         ServiceKind::Gateway => {
             return Err(DomainError::Wiring(

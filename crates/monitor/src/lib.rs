@@ -2,6 +2,7 @@
 //! checkpoints, verification), compliance monitoring of every known agent, threat detection
 //! from the audit stream, and the alerts both raise.
 //!
+//! - [`audit_log`]: `crossauthz.audit.v1.AuditLog`, the audit events over gRPC.
 //! - [`checkpoint`]: periodic checkpoints of the audit log, signed by the domain's issuer key.
 //! - [`verify`]: `crossauthz audit verify` — chain and checkpoints, the first broken event.
 //! - [`compliance`]: the compliance rules over each agent's verified credential claims.
@@ -9,6 +10,7 @@
 //! - [`synthetic`]: a generated normal stream (false-positive rate, benchmark).
 #![forbid(unsafe_code)]
 
+pub mod audit_log;
 pub mod checkpoint;
 pub mod compliance;
 pub mod engine;

@@ -289,3 +289,72 @@ async fn checkpointing_an_up_to_date_log_signs_nothing() {
     assert_eq!(r.unanchored_events, 0);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn audit_log_grpc_streams_filtered_events_in_order() {
+    use crossauthz_monitor::audit_log::AuditLogService;
+    use crossauthz_proto::audit::QueryEventsRequest;
+    use crossauthz_proto::audit::audit_log_client::AuditLogClient;
+    let d = domain_with_log().await;
+    let server = crossauthz_testkit::GrpcServer::start(
+        tonic::transport::Server::builder()
+            .add_service(AuditLogService::new(d.database.audit_store()).grpc_server()),
+    )
+    .await
+    .unwrap();
+    let mut client = AuditLogClient::new(server.channel());
+    let collect = |r: tonic::Response<
+        tonic::codec::Streaming<crossauthz_proto::audit::AuditEvent>,
+    >| async move {
+        let mut s = r.into_inner();
+        let mut out = Vec::new();
+        while let Some(e) = s.message().await.unwrap() {
+            out.push(e);
+        }
+        out
+    };
+    let all = collect(
+        client
+            .query_events(QueryEventsRequest {
+                limit: 1000,
+                ..QueryEventsRequest::default()
+            })
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(all.len(), 12);
+    assert!(
+        all.windows(2)
+            .all(|p| p[0].seq + 1 == p[1].seq && p[1].prev_hash == p[0].hash)
+    );
+    let agent = "https://a.example/agents/1/client-metadata.json";
+    let some = collect(
+        client
+            .query_events(QueryEventsRequest {
+                client_id: agent.into(),
+                decision: "grant".into(),
+                after_seq: 3,
+                limit: 1000,
+                ..QueryEventsRequest::default()
+            })
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(!some.is_empty());
+    assert!(
+        some.iter()
+            .all(|e| e.client_id == agent && e.decision == "grant" && e.seq > 3)
+    );
+    let e = client
+        .query_events(QueryEventsRequest {
+            limit: 10_001,
+            ..QueryEventsRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    server.stop().await;
+    d.stop().await;
+}
