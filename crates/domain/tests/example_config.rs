@@ -24,7 +24,7 @@ fn uncommenting_every_documented_default_is_accepted_and_keeps_the_defaults() {
                     && rest.split(" = ").next().is_some_and(|k| {
                         !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                     })
-                    && !rest.starts_with("extra_roots_pem") =>
+                    && !rest.starts_with("extra_roots_") =>
             {
                 rest.to_owned()
             }
@@ -62,4 +62,35 @@ fn uncommenting_every_documented_default_is_accepted_and_keeps_the_defaults() {
         defaults.database.max_connections
     );
     assert!(explicit.telemetry.otlp_endpoint.is_some());
+}
+
+/// The compose and Kubernetes configurations parse too; the compose ones name the stack's CA file
+/// (replaced here by a real CA in a temporary file: a missing file is refused, as serve would).
+#[test]
+fn the_deployment_configurations_parse() {
+    let ca = crossauthz_tls::DevCa::generate("compose roots").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("ca.pem");
+    std::fs::write(&roots, ca.cert_pem()).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    for file in [
+        "compose/alpha/crossauthz.toml",
+        "compose/beta/crossauthz.toml",
+        "k8s/base/crossauthz.toml",
+        "k8s/overlays/alpha/crossauthz.toml",
+        "k8s/overlays/beta/crossauthz.toml",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let missing = DomainConfig::from_toml_and_env(&text, &[]);
+        let text = text.replace("/etc/crossauthz/roots/ca.pem", &roots.display().to_string());
+        let config =
+            DomainConfig::from_toml_and_env(&text, &[]).unwrap_or_else(|e| panic!("{file}: {e}"));
+        if !config.verifier.fetcher.allow_private_networks.is_empty() {
+            assert!(config.verifier.fetcher.extra_roots_file.is_some(), "{file}");
+            assert!(
+                missing.is_err(),
+                "{file}: a missing roots file must be refused"
+            );
+        }
+    }
 }

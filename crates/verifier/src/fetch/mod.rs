@@ -36,7 +36,7 @@ use url::Url;
 
 pub use config::{FetcherConfig, LOGO_MEDIA_TYPES, MaxBytes, ResourceKind};
 pub use error::{AddressRefusal, AddressStage, FetchError, FetcherConfigError};
-pub use resolve::check_peer;
+pub use resolve::{AddressPolicy, check_peer};
 
 use resolve::GuardedResolver;
 
@@ -103,7 +103,7 @@ struct Inner {
     config: FetcherConfig,
     /// Policy for the address actually connected to (the same as the resolver's in production;
     /// tests split them to prove the post-connect check runs).
-    peer_policy: AllowLoopback,
+    peer_policy: AddressPolicy,
     clock: Arc<dyn Clock>,
     cache: moka::future::Cache<Key, Entry>,
 }
@@ -123,11 +123,14 @@ impl std::fmt::Debug for Fetcher {
     }
 }
 
-fn loopback_policy(allow: bool) -> AllowLoopback {
-    if allow {
-        AllowLoopback::Yes
-    } else {
-        AllowLoopback::No
+fn address_policy(config: &FetcherConfig) -> AddressPolicy {
+    AddressPolicy {
+        loopback: if config.allow_loopback {
+            AllowLoopback::Yes
+        } else {
+            AllowLoopback::No
+        },
+        private_networks: config.allow_private_networks.clone().into(),
     }
 }
 
@@ -140,15 +143,15 @@ impl Fetcher {
     /// Builds a fetcher with an injected clock (used as the receipt time for `Expires` when a
     /// response has no `Date`).
     pub fn with_clock(config: FetcherConfig, clock: Arc<dyn Clock>) -> Result<Self, FetchError> {
-        let policy = loopback_policy(config.allow_loopback);
-        Self::build(config, clock, policy, policy)
+        let policy = address_policy(&config);
+        Self::build(config, clock, policy.clone(), policy)
     }
 
     fn build(
         config: FetcherConfig,
         clock: Arc<dyn Clock>,
-        resolve_policy: AllowLoopback,
-        peer_policy: AllowLoopback,
+        resolve_policy: AddressPolicy,
+        peer_policy: AddressPolicy,
     ) -> Result<Self, FetchError> {
         config.validate()?;
         let resolver = GuardedResolver {
@@ -171,12 +174,12 @@ impl Fetcher {
             .read_timeout(config.read_timeout)
             .timeout(config.total_timeout)
             .dns_resolver(resolver);
-        let extra = match config.extra_roots_pem.as_deref() {
-            Some(pem) if !pem.trim().is_empty() => {
-                reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                    .map_err(|e| FetcherConfigError::ExtraRoots(e.to_string()))?
-            }
-            _ => Vec::new(),
+        let pem = config.extra_roots()?;
+        let extra = if pem.trim().is_empty() {
+            Vec::new()
+        } else {
+            reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| FetcherConfigError::ExtraRoots(e.to_string()))?
         };
         builder = if config.system_roots {
             if extra.is_empty() {
@@ -232,7 +235,7 @@ impl Fetcher {
         if let Some(ip) = host_ip(&parsed) {
             resolve::check(
                 ip,
-                loopback_policy(self.inner.config.allow_loopback),
+                &address_policy(&self.inner.config),
                 AddressStage::Literal,
             )?;
         }
@@ -263,7 +266,7 @@ impl Fetcher {
             .await
             .map_err(classify)?;
         // C11: the address actually connected to, before anything of the response is used.
-        let peer = check_peer(response.remote_addr(), inner.peer_policy)?;
+        let peer = check_peer(response.remote_addr(), &inner.peer_policy)?;
         let status = response.status();
         if status.is_redirection() {
             return Err(FetchError::Redirect {
