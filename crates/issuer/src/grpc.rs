@@ -2,6 +2,7 @@
 //! [`IssuerError`] to `tonic::Status` in one table ([`to_status`]). Client errors carry the
 //! domain message (written to be safe); internal detail goes to `tracing`, never to the wire.
 
+use crossauthz_telemetry::TracedServer;
 use chrono::{DateTime, Utc};
 use crossauthz_credentials::keys::Algorithm;
 use crossauthz_proto::common::{self, CredentialFormat, CredentialStatus, ListFormat};
@@ -144,9 +145,11 @@ fn key_info(k: KeyView) -> KeyInfo {
 }
 
 impl IssuerService {
-    /// The tonic server of `crossauthz.issuer.v1.Issuer`.
-    pub fn grpc_server(self) -> IssuerServer<Self> {
-        IssuerServer::new(self)
+    /// The tonic server of `crossauthz.issuer.v1.Issuer`, each request in a server span whose
+    /// parent is the caller's trace context (`service` = `issuer`, `domain` = the public URL).
+    pub fn grpc_server(self) -> TracedServer<IssuerServer<Self>> {
+        let domain = self.identity().base_url.clone();
+        TracedServer::new(IssuerServer::new(self), "issuer", &domain)
     }
 }
 

@@ -3,6 +3,7 @@
 //! table ([`to_status`]). Internal detail (store and upstream failures) goes to `tracing`, never
 //! to the wire.
 
+use crossauthz_telemetry::TracedServer;
 use chrono::{DateTime, Utc};
 use crossauthz_proto::common;
 use crossauthz_proto::registry as pb;
@@ -181,9 +182,11 @@ fn opt(s: Option<String>) -> Option<String> {
 }
 
 impl RegistryService {
-    /// The tonic server of this service.
-    pub fn grpc_server(self) -> RegistryServer<Self> {
-        RegistryServer::new(self)
+    /// The tonic server of this service, each request in a server span whose parent is the
+    /// caller's trace context (`service` = `registry`, `domain` = the public URL).
+    pub fn grpc_server(self) -> TracedServer<RegistryServer<Self>> {
+        let domain = self.config().public_url.clone();
+        TracedServer::new(RegistryServer::new(self), "registry", domain.as_str())
     }
 }
 

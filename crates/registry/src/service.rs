@@ -19,7 +19,7 @@ use crossauthz_store::{
     NewAuditEvent, RegistryStore, StoreError,
 };
 use serde_json::{Value, json};
-use tonic::transport::Channel;
+use crossauthz_telemetry::TracedChannel;
 use uuid::Uuid;
 
 use crate::agent::{AgentDraft, AgentMetadata, holder_key};
@@ -111,7 +111,7 @@ impl RegistryService {
         store: Arc<dyn RegistryStore>,
         audit: Arc<dyn AuditStore>,
         clock: Arc<dyn Clock>,
-        issuer: Channel,
+        issuer: TracedChannel,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {

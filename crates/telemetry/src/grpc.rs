@@ -30,6 +30,11 @@ fn rpc_parts(path: &str) -> (&str, &str) {
     path.split_once('/').unwrap_or((path, ""))
 }
 
+/// A public URL as the `domain` span field: without a trailing `/`.
+pub(crate) fn domain_name(public_url: &str) -> Arc<str> {
+    Arc::from(public_url.trim_end_matches('/'))
+}
+
 /// The server span of one gRPC request, its parent taken from the request's metadata.
 pub fn server_span(
     service: &'static str,
@@ -63,12 +68,12 @@ pub struct TracedServer<S> {
 
 impl<S> TracedServer<S> {
     /// Wraps `inner`, served by the crossauthz `service` (e.g. `"issuer"`) of the domain whose
-    /// public URL is `domain`.
-    pub fn new(inner: S, service: &'static str, domain: impl Into<Arc<str>>) -> Self {
+    /// public URL is `domain` (recorded without a trailing `/`).
+    pub fn new(inner: S, service: &'static str, domain: &str) -> Self {
         Self {
             inner,
             service,
-            domain: domain.into(),
+            domain: domain_name(domain),
         }
     }
 
@@ -115,10 +120,10 @@ pub struct GrpcTraceLayer {
 
 impl GrpcTraceLayer {
     /// Server spans naming `service` of the domain at `domain`.
-    pub fn new(service: &'static str, domain: impl Into<Arc<str>>) -> Self {
+    pub fn new(service: &'static str, domain: &str) -> Self {
         Self {
             service,
-            domain: domain.into(),
+            domain: domain_name(domain),
         }
     }
 }

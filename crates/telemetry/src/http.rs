@@ -77,12 +77,12 @@ pub type HttpTraceLayer = TraceLayer<
 >;
 
 /// The trace layer of the crossauthz `service` (e.g. `"gateway"`) of the domain whose public URL
-/// is `domain`.
-pub fn trace_layer(service: &'static str, domain: impl Into<Arc<str>>) -> HttpTraceLayer {
+/// is `domain` (recorded without a trailing `/`).
+pub fn trace_layer(service: &'static str, domain: &str) -> HttpTraceLayer {
     TraceLayer::new_for_http()
         .make_span_with(MakeServerSpan {
             service,
-            domain: domain.into(),
+            domain: crate::grpc::domain_name(domain),
         })
         .on_response(RecordStatus)
 }

@@ -520,6 +520,10 @@ impl VerifierService {
             "presentation": !input.presentation.is_empty(),
         });
         let recorded = self.inner.audit.append(event).await?;
+        crossauthz_telemetry::metrics::decision(
+            deny.is_none(),
+            deny.as_ref().map_or("granted", |d| d.code),
+        );
         Ok(Decision {
             allowed: deny.is_none(),
             granted_scopes: if deny.is_none() {

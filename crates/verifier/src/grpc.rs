@@ -3,6 +3,7 @@
 //! response (`allowed: false` with a `DenyReason`), not a gRPC error. Internal detail goes to
 //! `tracing`, never to the wire.
 
+use crossauthz_telemetry::TracedServer;
 use chrono::{DateTime, Utc};
 use crossauthz_core::strict_json;
 use crossauthz_proto::common;
@@ -149,9 +150,11 @@ fn policy_set(p: Option<crossauthz_store::PolicySet>) -> wire::PolicySet {
 }
 
 impl VerifierService {
-    /// The tonic server of this service.
-    pub fn grpc_server(self) -> VerifierServer<Self> {
-        VerifierServer::new(self)
+    /// The tonic server of this service, each request in a server span whose parent is the
+    /// caller's trace context (`service` = `verifier`, `domain` = the issuer it decides for).
+    pub fn grpc_server(self) -> TracedServer<VerifierServer<Self>> {
+        let domain = self.config().issuer.clone();
+        TracedServer::new(VerifierServer::new(self), "verifier", &domain)
     }
 }
 
