@@ -1,7 +1,12 @@
-//! The `crossauthz` binary: a thin clap front over the service libraries.
+//! The `crossauthz` binary: a thin clap front over the libraries that do the work
+//! (`crossauthz-domain` runs services, `crossauthz-demo` narrates the two-domain demo).
 #![forbid(unsafe_code)]
 
-use clap::{Parser, Subcommand};
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 
 /// Cross-domain authorization for AI agents and MCP servers.
 #[derive(Debug, Parser)]
@@ -15,20 +20,106 @@ struct Cli {
 enum Command {
     /// Print the version and the gRPC contracts this build speaks.
     Version,
+    /// Run every service of one domain in one process (SQLite, HTTPS with a development CA).
+    StartDev(StartDevArgs),
+    /// Run one service of a domain for production (PostgreSQL, internal mutual TLS).
+    Serve(ServeArgs),
+    /// Check a configuration file (and the environment) without serving.
+    ValidateConfig(ValidateArgs),
+    /// The internal PKI of a domain's gRPC plane.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Print a fresh random master key (base64url) for the issuer's key custody.
+    GenerateMasterKey,
+}
+
+/// `start-dev`: the command line is a contract (scripts outside the repository drive it).
+#[derive(Debug, Args)]
+struct StartDevArgs {
+    /// The domain's issuer and the base of every URL it publishes; `did:web` follows from its
+    /// host and port.
+    #[arg(long, default_value = "https://alpha.localhost:9443")]
+    public_url: url::Url,
+    /// Where the gateway listens.
+    #[arg(long, default_value = "127.0.0.1:9443")]
+    listen: std::net::SocketAddr,
+    /// Where the SQLite database and the master key are kept.
+    #[arg(long, default_value = ".crossauthz/alpha")]
+    data_dir: PathBuf,
+    /// The development CA directory (`ca.pem`), created if absent; instances sharing it
+    /// trust each other.
+    #[arg(long, default_value = ".crossauthz/dev-ca")]
+    dev_ca: PathBuf,
+    /// The admin bearer token (otherwise generated and printed once).
+    #[arg(long, env = "CROSSAUTHZ_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// registry, issuer, status-list, verifier or gateway.
+    service: String,
+    /// The domain's configuration file (TOML; see deploy/crossauthz.example.toml).
+    #[arg(long, env = "CROSSAUTHZ_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    /// The configuration file.
+    #[arg(long, env = "CROSSAUTHZ_CONFIG")]
+    config: Option<PathBuf>,
+    /// Also check what this service needs to serve (secrets, certificates, upstreams).
+    #[arg(long)]
+    service: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Create the internal CA and one certificate per service name (kept if present).
+    Init {
+        /// Where `ca.pem`, `ca-key.pem`, `N.crt` and `N.key` are written.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Service names (DNS names on the internal network), comma separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "registry,issuer,status-list,verifier,gateway"
+        )]
+        names: Vec<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Version) | None => {
-            println!("crossauthz {}", env!("CARGO_PKG_VERSION"));
-            println!("contracts: {}", crossauthz_proto::PACKAGES.join(", "));
-            if cli.command.is_none() {
-                println!();
-                // Printing help only fails if stdout is closed; nothing to report then.
-                let _ = <Cli as clap::CommandFactory>::command().print_help();
-            }
-            std::process::ExitCode::SUCCESS
+    let result = match cli.command {
+        None | Some(Command::Version) => {
+            commands::version(cli.command.is_none());
+            Ok(())
+        }
+        Some(Command::StartDev(a)) => commands::start_dev(commands::StartDev {
+            public_url: a.public_url,
+            listen: a.listen,
+            data_dir: a.data_dir,
+            dev_ca: a.dev_ca,
+            admin_token: a.admin_token,
+        }),
+        Some(Command::Serve(a)) => commands::serve(&a.service, a.config.as_deref()),
+        Some(Command::ValidateConfig(a)) => {
+            commands::validate_config(a.config.as_deref(), a.service.as_deref())
+        }
+        Some(Command::Pki(PkiCommand::Init { dir, names })) => commands::pki_init(&dir, &names),
+        Some(Command::GenerateMasterKey) => {
+            commands::generate_master_key();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crossauthz: {e:#}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

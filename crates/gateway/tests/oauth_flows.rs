@@ -521,3 +521,384 @@ async fn authorization_errors_follow_the_spec_and_never_redirect_to_an_unverifie
     assert!(!w.beta_events("authorization.refused").await.is_empty());
     w.stop().await;
 }
+
+/// The consent page of a fresh authorization request by the public client, and its cookie.
+async fn consent_page(w: &World, challenge: &str) -> (reqwest::Response, String) {
+    let url = format!(
+        "{}/authorize?{}",
+        w.beta,
+        form_encode(&[
+            ("response_type", "code"),
+            ("client_id", &w.public_client),
+            ("redirect_uri", REDIRECT),
+            ("state", "logo"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", &w.resource),
+        ])
+    );
+    let r = w.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    (r, url)
+}
+
+// C13 (CIMD §6.7): the client's logo is prefetched by beta and shown from beta's own origin —
+// the page never links to the client's site — as the exact PNG bytes, with nosniff and a
+// sandboxing CSP; it is fetched from the client once and then served from the cache.
+#[tokio::test]
+async fn c13_consent_page_shows_the_prefetched_logo_from_this_origin() {
+    let w = start().await;
+    let (_, challenge) = pkce();
+    let (r, url) = consent_page(&w, &challenge).await;
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("img-src 'self'"), "{csp}");
+    let page = r.text().await.unwrap();
+    let logo_src = html_escape::decode_html_entities(
+        page.split("id=\"client-logo\" src=\"")
+            .nth(1)
+            .expect("a logo on the consent page")
+            .split('"')
+            .next()
+            .unwrap(),
+    )
+    .into_owned();
+    assert!(logo_src.starts_with("/authorize/logo?"), "{logo_src}");
+    assert!(
+        !page.contains("/oauth/logo.png"),
+        "the client's logo URL is never hot-linked"
+    );
+    let logo = w
+        .http
+        .get(format!("{}{logo_src}", w.beta))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logo.status(), StatusCode::OK);
+    assert_eq!(logo.headers()[header::CONTENT_TYPE], "image/png");
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        logo.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert_eq!(&logo.bytes().await.unwrap()[..], CLIENT_LOGO_PNG);
+    assert_eq!(w.client_logo_hits(), 1);
+    // A second page: the logo comes from beta's cache.
+    let r = w.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(w.client_logo_hits(), 1);
+    // Another id, or a malformed one, is 404; nothing is fetched for it.
+    for bad in [
+        format!(
+            "/authorize/logo?{}",
+            form_encode(&[("client_id", &w.public_client), ("id", &"0".repeat(64))])
+        ),
+        format!(
+            "/authorize/logo?{}",
+            form_encode(&[("client_id", &w.public_client), ("id", "../../etc")])
+        ),
+        format!(
+            "/authorize/logo?{}",
+            form_encode(&[
+                ("client_id", "https://elsewhere.test/c.json"),
+                ("id", &"a".repeat(64))
+            ])
+        ),
+    ] {
+        let r = w.http.get(format!("{}{bad}", w.beta)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+    assert_eq!(w.client_logo_hits(), 1);
+    w.stop().await;
+}
+
+/// Runs the code flow for the public client; answers its first refresh token.
+async fn public_refresh_token(w: &World) -> String {
+    let (verifier, challenge) = pkce();
+    let params = authorize(w, &challenge, "st-r").await;
+    let code = param(&params, "code").unwrap().to_owned();
+    let r = w
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+                ("client_id", &w.public_client),
+                ("resource", &w.resource),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A public client's refresh request.
+async fn refresh_public(w: &World, token: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token),
+        ("client_id", w.public_client.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    let r = w.post_form("/token", &form).await;
+    let status = r.status();
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    (status, r.json().await.unwrap())
+}
+
+// M7: a public client's refresh is the verifier's `refresh_token` decision: its CIMD is
+// resolved again — changed, gone or turned confidential, the refresh is refused with the RFC
+// 6749 §5.2 error — and the scope may only narrow. A refused refresh spends nothing: the same
+// token works once the client is whole again.
+#[tokio::test]
+async fn m7_public_client_refresh_rejections_follow_rfc6749() {
+    let w = start().await;
+    let token = public_refresh_token(&w).await;
+    let original = public_client_document(&w.public_client);
+
+    // RFC 6749 §6: a scope beyond the grant is invalid_scope.
+    let (status, body) = refresh_public(&w, &token, &[("scope", "logs:read status:read")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_scope");
+    // The client no longer lists refresh_token: unauthorized_client.
+    let mut doc = original.clone();
+    doc["grant_types"] = serde_json::json!(["authorization_code"]);
+    w.set_public_client_document(Some(doc));
+    let (status, body) = refresh_public(&w, &token, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "unauthorized_client");
+    // The client is gone: invalid_client (401 with a challenge).
+    w.set_public_client_document(None);
+    let r = w
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &token),
+                ("client_id", &w.public_client),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    // Its document is invalid now (client_id differs from the URL): invalid_client.
+    let mut doc = original.clone();
+    doc["client_id"] = serde_json::json!(format!("{}/", w.public_client));
+    w.set_public_client_document(Some(doc));
+    let (status, body) = refresh_public(&w, &token, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+    // It turned confidential: without an assertion, invalid_client.
+    let key = crossauthz_credentials::keys::SigningKey::generate(
+        crossauthz_credentials::keys::Algorithm::ES256,
+    )
+    .unwrap();
+    let mut doc = original.clone();
+    doc["token_endpoint_auth_method"] = serde_json::json!("private_key_jwt");
+    doc["jwks"] = serde_json::json!({"keys": [key.public_jwk().to_json()]});
+    w.set_public_client_document(Some(doc));
+    let (status, body) = refresh_public(&w, &token, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+
+    // Nothing was spent: restored, the same token refreshes (and narrows the scope), once.
+    w.set_public_client_document(Some(original));
+    let (status, body) = refresh_public(&w, &token, &[("scope", "logs:read")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "logs:read");
+    let (status, body) = refresh_public(&w, &token, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+
+    // Each refusal is in both audit logs: the verifier's refresh_token decision and the grant
+    // denial with the verifier's reason.
+    let reasons: Vec<String> = w
+        .beta_events("grant.denied")
+        .await
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect();
+    for reason in [
+        "refresh_scope_widened",
+        "grant_type_not_allowed",
+        "fetch_status",
+        "client_id_mismatch",
+        "assertion_missing",
+        "refresh_token_reused",
+    ] {
+        assert!(reasons.iter().any(|r| r == reason), "{reason}: {reasons:?}");
+    }
+    let decisions = w.beta_events("grant.decision").await;
+    let refreshes: Vec<_> = decisions
+        .iter()
+        .filter(|e| e.details["grant_type"] == "refresh_token")
+        .collect();
+    assert_eq!(refreshes.len(), 6);
+    assert_eq!(
+        refreshes
+            .iter()
+            .filter(|e| e.decision.as_deref() == Some("allow"))
+            .count(),
+        1
+    );
+    w.stop().await;
+}
+
+// RFC 7662 §2.1 / RFC 7009 §2.1 through Verifier/AuthenticateClient: the client is
+// authenticated before anything about the token is said or done; a replayed assertion is
+// invalid_client; a public client may revoke its own tokens by client_id but not introspect,
+// nor revoke another client's token.
+#[tokio::test]
+async fn introspection_and_revocation_authenticate_the_client_first() {
+    let w = start().await;
+    let agent = w.agent().await;
+    let (status, body) = w.client_credentials(&agent, "logs:read", &w.resource).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let client_form = |assertion: &str, token: &str| {
+        vec![
+            ("token".to_owned(), token.to_owned()),
+            ("client_id".to_owned(), agent.client_id.clone()),
+            ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+            ("client_assertion".to_owned(), assertion.to_owned()),
+        ]
+    };
+    let post = |path: &'static str, form: Vec<(String, String)>| {
+        let w = &w;
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            w.post_form(path, &pairs).await
+        }
+    };
+    // The agent's document lists only client_credentials: it still introspects its token.
+    let a = w.assertion(&agent);
+    let r = post("/introspect", client_form(&a, &access)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["active"], true);
+    // The same assertion again (P4 replay): 401, even though the token is the caller's.
+    let r = post("/introspect", client_form(&a, &access)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    // An assertion for the wrong audience: 401 whatever the token (unknown here).
+    let wrong = w.assertion_for(&agent, &format!("{}/introspect", w.beta));
+    let r = post("/introspect", client_form(&wrong, "no-such-token")).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Authenticated, an unknown token is simply inactive.
+    let r = post(
+        "/introspect",
+        client_form(&w.assertion(&agent), "no-such-token"),
+    )
+    .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"active": false})
+    );
+
+    // The public client: its own refresh token and the agent's access token.
+    let refresh = public_refresh_token(&w).await;
+    let r = w
+        .post_form(
+            "/introspect",
+            &[("token", &refresh), ("client_id", &w.public_client)],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "public clients cannot introspect"
+    );
+    let r = w
+        .post_form(
+            "/revoke",
+            &[("token", &access), ("client_id", &w.public_client)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    let r = w
+        .http
+        .post(format!("{}/introspect", w.beta))
+        .bearer_auth(ADMIN)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_encode(&[("token", &access)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["active"],
+        true,
+        "not revoked"
+    );
+    // An unknown token is answered 200 (RFC 7009 §2.2) once the client is identified.
+    let r = w
+        .post_form(
+            "/revoke",
+            &[("token", "no-such-token"), ("client_id", &w.public_client)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A public client whose document is gone is not identified: 401.
+    w.set_public_client_document(None);
+    let r = w
+        .post_form(
+            "/revoke",
+            &[("token", &refresh), ("client_id", &w.public_client)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    w.set_public_client_document(Some(public_client_document(&w.public_client)));
+    // Its own refresh token: revoked, and the family is dead.
+    let r = w
+        .post_form(
+            "/revoke",
+            &[
+                ("token", &refresh),
+                ("token_type_hint", "refresh_token"),
+                ("client_id", &w.public_client),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, body) = refresh_public(&w, &refresh, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+
+    // The verifier recorded each authentication with its purpose; no grant decision was asked
+    // for introspection or revocation.
+    let auth = w.beta_events("client.authenticated").await;
+    let purposes: Vec<&str> = auth
+        .iter()
+        .map(|e| e.details["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes,
+        vec![
+            "introspection",
+            "introspection",
+            "introspection",
+            "introspection",
+            "revocation",
+            "revocation",
+            "revocation",
+            "revocation"
+        ]
+    );
+    assert_eq!(
+        auth.iter()
+            .filter(|e| e.decision.as_deref() == Some("deny"))
+            .count(),
+        3
+    );
+    w.stop().await;
+}

@@ -117,6 +117,14 @@ fn every_admin_and_grant_operation_has_a_grpc_method() {
             "crossauthz.verifier.v1.Verifier/ResolveClient",
         ),
         (
+            "POST /introspect, POST /revoke client authentication",
+            "crossauthz.verifier.v1.Verifier/AuthenticateClient",
+        ),
+        (
+            "consent page logo (C13)",
+            "crossauthz.verifier.v1.Verifier/GetClientLogo",
+        ),
+        (
             "GET /admin/v1/trust",
             "crossauthz.verifier.v1.Verifier/GetTrustList",
         ),

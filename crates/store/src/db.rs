@@ -197,6 +197,19 @@ impl Database {
         Ok(())
     }
 
+    /// Runs `SELECT 1`: the database answers (readiness probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         match self {

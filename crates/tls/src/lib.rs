@@ -109,18 +109,30 @@ impl DevCa {
 
     /// Issues a server certificate for `hosts` (DNS names or IP literals).
     pub fn issue_server(&self, hosts: &[&str]) -> Result<IssuedCert, TlsError> {
-        self.issue(hosts, ExtendedKeyUsagePurpose::ServerAuth)
+        self.issue(hosts, &[ExtendedKeyUsagePurpose::ServerAuth])
+    }
+
+    /// Issues a certificate usable both as server and as client certificate for `names`: an
+    /// internal service's identity on a mutual-TLS gRPC plane.
+    pub fn issue_service(&self, names: &[&str]) -> Result<IssuedCert, TlsError> {
+        self.issue(
+            names,
+            &[
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+        )
     }
 
     /// Issues a client certificate whose subject alternative names are `names` (for mTLS).
     pub fn issue_client(&self, names: &[&str]) -> Result<IssuedCert, TlsError> {
-        self.issue(names, ExtendedKeyUsagePurpose::ClientAuth)
+        self.issue(names, &[ExtendedKeyUsagePurpose::ClientAuth])
     }
 
     fn issue(
         &self,
         names: &[&str],
-        usage: ExtendedKeyUsagePurpose,
+        usages: &[ExtendedKeyUsagePurpose],
     ) -> Result<IssuedCert, TlsError> {
         let ca_key = KeyPair::from_pem(&self.key_pem)?;
         let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, ca_key)?;
@@ -136,7 +148,7 @@ impl DevCa {
         if let Some(first) = names.first() {
             params.distinguished_name.push(DnType::CommonName, *first);
         }
-        params.extended_key_usages = vec![usage];
+        params.extended_key_usages = usages.to_vec();
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let cert = params.signed_by(&key, &issuer)?;
         Ok(IssuedCert {
@@ -226,7 +238,9 @@ fn io(path: &Path, source: std::io::Error) -> TlsError {
 }
 
 /// Writes a private key readable by the owner only.
-fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
+/// Creates `path` (refusing to overwrite) readable by its owner only, and writes `contents`:
+/// how private keys and secrets are put on disk.
+pub fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -9,6 +9,8 @@ use crate::fetch::FetcherConfig;
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
 /// Largest client-assertion lifetime accepted in configuration, in seconds.
 pub const MAX_ASSERTION_LIFETIME_SECONDS: u64 = 3600;
+/// Longest a client resolution may wait for the client's logo, in milliseconds.
+pub const MAX_LOGO_WAIT_MS: u64 = 10_000;
 
 /// Why a [`VerifierConfig`] was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +29,9 @@ pub enum ConfigError {
     /// `key_binding_max_age_seconds` is zero.
     #[error("key_binding_max_age_seconds must be greater than zero")]
     KeyBindingMaxAge,
+    /// `logo_wait_ms` is zero or above [`MAX_LOGO_WAIT_MS`].
+    #[error("logo_wait_ms {0} must be in 1..={MAX_LOGO_WAIT_MS}")]
+    LogoWait(u64),
     /// The fetcher settings are inconsistent.
     #[error("fetcher: {0}")]
     Fetcher(String),
@@ -50,6 +55,12 @@ pub struct VerifierConfig {
     /// read from the store again (default 5 s; `0` = on every decision). A change made through
     /// this replica is visible at once; other replicas see it within this interval.
     pub settings_refresh_seconds: u64,
+    /// Prefetch and cache the client's `logo_uri` when resolving it for the consent page, so
+    /// the page shows it from this domain's origin (C13; default `true`).
+    pub logo_prefetch: bool,
+    /// How long a client resolution waits for the logo (default 2000 ms); a slower logo is
+    /// left off that page and cached for the next one.
+    pub logo_wait_ms: u64,
     /// The SSRF-safe fetcher (address policy, trust roots, timeouts, cache bounds, size caps).
     pub fetcher: FetcherConfig,
 }
@@ -62,6 +73,8 @@ impl Default for VerifierConfig {
             max_assertion_lifetime_seconds: 300,
             key_binding_max_age_seconds: 300,
             settings_refresh_seconds: 5,
+            logo_prefetch: true,
+            logo_wait_ms: 2000,
             fetcher: FetcherConfig::default(),
         }
     }
@@ -102,6 +115,9 @@ impl VerifierConfig {
         }
         if self.key_binding_max_age_seconds == 0 {
             return Err(ConfigError::KeyBindingMaxAge);
+        }
+        if self.logo_wait_ms == 0 || self.logo_wait_ms > MAX_LOGO_WAIT_MS {
+            return Err(ConfigError::LogoWait(self.logo_wait_ms));
         }
         self.fetcher
             .validate()

@@ -29,6 +29,8 @@ use crate::credential::{
 };
 use crate::document::{ClientDocument, client_keys, load_client, parse_client_id};
 use crate::error::VerifierError;
+use crate::fetch::ResourceKind;
+use crate::logo::LogoOutcome;
 use crate::policy::{CredentialFacts, PrincipalFacts, RequestFacts, ResourceFacts};
 use crate::reasons::{DenyReason, codes};
 use crate::service::{AUDIT_SERVICE, VerifierService};
@@ -42,12 +44,19 @@ pub const SUPPORTED_GRANT_TYPES: &[&str] = &[
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
+/// The refresh grant (RFC 6749 §6).
+pub const REFRESH_TOKEN: &str = "refresh_token";
+/// The grants a public client (`token_endpoint_auth_method: none`) may use: the code flow and
+/// the refresh of what it yielded (M7: refresh tokens of public clients rotate).
+pub const PUBLIC_CLIENT_GRANTS: &[&str] = &["authorization_code", REFRESH_TOKEN];
 /// Most scopes one request may ask for.
 pub const MAX_SCOPES: usize = 64;
 /// Audit `kind` of a token-endpoint decision.
 pub const DECISION_KIND: &str = "grant.decision";
 /// Audit `kind` of a GET /authorize client resolution.
 pub const RESOLVE_KIND: &str = "client.resolved";
+/// Audit `kind` of a client authentication without a grant (introspection, revocation).
+pub const AUTHENTICATE_KIND: &str = "client.authenticated";
 
 /// A token-endpoint decision request (the domain form of `DecideRequest`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,6 +77,39 @@ pub struct DecideInput {
     pub presentation: String,
     /// The nonce the AS issued for the presentation.
     pub presentation_nonce: String,
+    /// `refresh_token` only: the scopes of the grant being refreshed; the requested scopes must
+    /// be among them (RFC 6749 §6).
+    pub original_scopes: Vec<String>,
+}
+
+/// A client authentication without a grant (the domain form of `AuthenticateClientRequest`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthenticateInput {
+    /// The client_id URL.
+    pub client_id: String,
+    /// The RFC 7523 client assertion (empty for a public client).
+    pub client_assertion: String,
+    /// `client_assertion_type`.
+    pub client_assertion_type: String,
+    /// Accept a public client identified by its client_id alone (RFC 7009 §2.1).
+    pub allow_public: bool,
+    /// What the authentication is for (audit), e.g. `introspection`, `revocation`.
+    pub purpose: String,
+}
+
+/// The outcome of [`VerifierService::authenticate_client`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authentication {
+    /// Authenticated (confidential) or, with `allow_public`, identified (public).
+    pub authenticated: bool,
+    /// Why not.
+    pub deny: Option<DenyReason>,
+    /// The client authenticated with `private_key_jwt`.
+    pub confidential: bool,
+    /// The credential its document carries, verified with its status.
+    pub credential: Option<CredentialSummary>,
+    /// The `seq` of the audit record.
+    pub audit_seq: i64,
 }
 
 /// The verified credential as reported in a decision.
@@ -137,8 +179,11 @@ pub struct Resolution {
     pub client_name: String,
     /// The client_id's host, shown on the consent page (C13).
     pub client_host: String,
-    /// `logo_uri` (not fetched here).
+    /// `logo_uri` as the document states it.
     pub logo_uri: String,
+    /// The prefetched logo's id (hex SHA-256 of its bytes) for [`VerifierService::client_logo`];
+    /// empty when there is no logo or it was refused (C13).
+    pub logo_id: String,
     /// Every redirect URI is on localhost: show a warning (M7).
     pub localhost_redirects_only: bool,
     /// `private_key_jwt` client.
@@ -165,6 +210,26 @@ impl From<VerifierError> for Stop {
     fn from(e: VerifierError) -> Self {
         Stop::Fail(e)
     }
+}
+
+/// Who a request says the client is and how it proves it (steps 1–5).
+struct ClientRequest<'a> {
+    client_id: &'a str,
+    assertion: &'a str,
+    assertion_type: &'a str,
+    presentation: &'a str,
+    presentation_nonce: &'a str,
+    /// The grant asked for, checked against the document's `grant_types`; `None` outside a grant.
+    grant_type: Option<&'a str>,
+    /// Whether a public client (auth method `none`) may proceed.
+    allow_public: bool,
+}
+
+/// What steps 1–5 established.
+struct ClientFacts {
+    client_id: ClientIdUrl,
+    client: Arc<ClientDocument>,
+    credential: Option<VerifiedCredential>,
 }
 
 /// What is known about a request so far, for its audit record.
@@ -202,6 +267,17 @@ fn requested_scopes(raw: &[String]) -> Result<Vec<String>, DenyReason> {
         }
     }
     Ok(out)
+}
+
+/// RFC 6749 §6: a refresh may ask for the original scopes or fewer, never more.
+fn check_refresh_scopes(requested: &[String], original: &[String]) -> Result<(), DenyReason> {
+    match requested.iter().find(|s| !original.contains(s)) {
+        None => Ok(()),
+        Some(extra) => Err(DenyReason::new(
+            codes::REFRESH_SCOPE_WIDENED,
+            format!("scope {extra:?} was not granted originally (RFC 6749 §6)"),
+        )),
+    }
 }
 
 fn check_grant_type(grant_type: &str) -> Result<(), DenyReason> {
@@ -262,6 +338,19 @@ impl VerifierService {
         self.inner.fetcher.invalidate(client_id.as_str());
     }
 
+    /// Drops everything cached for a denied client: its document and the logo it names.
+    async fn forget_client_with_logo(&self, client_id: &str) {
+        let fetcher = &self.inner.fetcher;
+        if let Some(doc) = fetcher
+            .cached::<ClientDocument>(client_id, ResourceKind::ClientMetadata)
+            .await
+            && let Some(logo) = doc.validated.document.logo_uri.as_deref()
+        {
+            fetcher.invalidate(logo);
+        }
+        fetcher.invalidate(client_id);
+    }
+
     /// Steps 4 and 5 for `presented`: verify, bind to the holder, check status.
     async fn credential_steps(
         &self,
@@ -298,29 +387,27 @@ impl VerifierService {
         Ok(credential)
     }
 
-    async fn run_decide(
+    /// Steps 1–5 for one client: client_id rules (C1) and the fetch, the document rules, the
+    /// grant type against the document (when there is a grant), client authentication (P1–P5,
+    /// `jti` recorded only once the assertion verified; a public client only where
+    /// `allow_public`), then the credential (the presented one or the document's) with its
+    /// holder binding and status. A client document whose credential is refused leaves the
+    /// cache.
+    async fn client_steps(
         &self,
-        input: &DecideInput,
+        settings: &Settings,
+        request: &ClientRequest<'_>,
         now: DateTime<Utc>,
         trace: &mut Trace,
-    ) -> Result<(), Stop> {
-        // Request shape, before anything is fetched.
-        check_grant_type(&input.grant_type)?;
-        let requested = requested_scopes(&input.requested_scopes)?;
-        let settings = self
-            .inner
-            .settings
-            .get(self.inner.store.as_ref(), now)
-            .await?;
-        trace.policy_version = Some(settings.policy_version);
-        let resource = lookup_resource(&settings, &input.resource)?;
-
+    ) -> Result<ClientFacts, Stop> {
         // Steps 1–2.
-        let client_id = parse_client_id(&input.client_id)?;
+        let client_id = parse_client_id(request.client_id)?;
         trace.client_id = Some(client_id.as_str().to_owned());
         let fetcher = &self.inner.fetcher;
         let client = load_client(fetcher, &client_id, self.cimd_limits()).await?;
-        check_document_grant(&client, &input.grant_type)?;
+        if let Some(grant_type) = request.grant_type {
+            check_document_grant(&client, grant_type)?;
+        }
 
         // Step 3.
         let authenticated_key: Option<PublicJwk> = match client.validated.auth_method {
@@ -332,8 +419,8 @@ impl VerifierService {
                     max_lifetime: self.inner.config.max_assertion_lifetime(),
                 };
                 let auth = verify_assertion(
-                    &input.client_assertion,
-                    &input.client_assertion_type,
+                    request.assertion,
+                    request.assertion_type,
                     client_id.as_str(),
                     &keys,
                     &policy,
@@ -357,19 +444,23 @@ impl VerifierService {
                 Some(auth.key)
             }
             AuthMethod::None => {
-                if !input.client_assertion.is_empty() || !input.client_assertion_type.is_empty() {
+                if !request.assertion.is_empty() || !request.assertion_type.is_empty() {
                     return Err(DenyReason::new(
                         codes::ASSERTION_UNEXPECTED,
                         "the client's document declares token_endpoint_auth_method none; no assertion is accepted",
                     )
                     .into());
                 }
-                if input.grant_type != "authorization_code" {
-                    return Err(DenyReason::new(
-                        codes::CLIENT_AUTH_REQUIRED,
-                        "a public client may only use the authorization_code grant",
-                    )
-                    .into());
+                if !request.allow_public {
+                    let description = match request.grant_type {
+                        Some(_) => {
+                            "a public client may only use the authorization_code and refresh_token grants"
+                        }
+                        None => {
+                            "this endpoint needs client authentication; a public client has none"
+                        }
+                    };
+                    return Err(DenyReason::new(codes::CLIENT_AUTH_REQUIRED, description).into());
                 }
                 None
             }
@@ -377,10 +468,10 @@ impl VerifierService {
 
         // Steps 4–5.
         let doc = &client.validated.document;
-        let presented = if !input.presentation.is_empty() {
+        let presented = if !request.presentation.is_empty() {
             Some(Presented::SdJwtPresentation {
-                presentation: &input.presentation,
-                nonce: &input.presentation_nonce,
+                presentation: request.presentation,
+                nonce: request.presentation_nonce,
             })
         } else if let Some(vc) = doc.vc_jwt.as_deref() {
             Some(Presented::VcJwt(vc))
@@ -396,7 +487,7 @@ impl VerifierService {
                 };
                 let from_document = !matches!(presented, Presented::SdJwtPresentation { .. });
                 match self
-                    .credential_steps(&settings, presented, &client_id, proof, now, trace)
+                    .credential_steps(settings, presented, &client_id, proof, now, trace)
                     .await
                 {
                     Ok(c) => Some(c),
@@ -409,6 +500,54 @@ impl VerifierService {
                 }
             }
         };
+        Ok(ClientFacts {
+            client_id,
+            client,
+            credential,
+        })
+    }
+
+    async fn run_decide(
+        &self,
+        input: &DecideInput,
+        now: DateTime<Utc>,
+        trace: &mut Trace,
+    ) -> Result<(), Stop> {
+        // Request shape, before anything is fetched.
+        check_grant_type(&input.grant_type)?;
+        let requested = requested_scopes(&input.requested_scopes)?;
+        if input.grant_type == REFRESH_TOKEN {
+            check_refresh_scopes(&requested, &input.original_scopes)?;
+        }
+        let settings = self
+            .inner
+            .settings
+            .get(self.inner.store.as_ref(), now)
+            .await?;
+        trace.policy_version = Some(settings.policy_version);
+        let resource = lookup_resource(&settings, &input.resource)?;
+
+        // Steps 1–5.
+        let ClientFacts {
+            client_id,
+            client: _,
+            credential,
+        } = self
+            .client_steps(
+                &settings,
+                &ClientRequest {
+                    client_id: &input.client_id,
+                    assertion: &input.client_assertion,
+                    assertion_type: &input.client_assertion_type,
+                    presentation: &input.presentation,
+                    presentation_nonce: &input.presentation_nonce,
+                    grant_type: Some(&input.grant_type),
+                    allow_public: PUBLIC_CLIENT_GRANTS.contains(&input.grant_type.as_str()),
+                },
+                now,
+                trace,
+            )
+            .await?;
 
         // Step 6.
         let offered: HashSet<&str> = resource.scopes.iter().map(String::as_str).collect();
@@ -487,11 +626,11 @@ impl VerifierService {
             }
         };
         if deny.is_some() {
-            // Nothing of a denied request lingers: its client document leaves the cache (the
-            // issuer's DID document and status lists are shared by every client of that issuer
-            // and stay cached within their own lifetimes).
+            // Nothing of a denied request lingers: its client document (and logo) leaves the
+            // cache (the issuer's DID document and status lists are shared by every client of
+            // that issuer and stay cached within their own lifetimes).
             if let Some(client_id) = &trace.client_id {
-                self.inner.fetcher.invalidate(client_id);
+                self.forget_client_with_logo(client_id).await;
             }
         }
         let mut event = NewAuditEvent::new(now, AUDIT_SERVICE, DECISION_KIND);
@@ -518,6 +657,8 @@ impl VerifierService {
             "oauth_error": deny.as_ref().map(|d| d.oauth_error.as_str()),
             "description": deny.as_ref().map(|d| d.description.clone()),
             "presentation": !input.presentation.is_empty(),
+            "original_scopes": (input.grant_type == REFRESH_TOKEN)
+                .then(|| input.original_scopes.iter().map(|s| truncate(s)).collect::<Vec<_>>()),
         });
         let recorded = self.inner.audit.append(event).await?;
         crossauthz_telemetry::metrics::decision(
@@ -534,6 +675,101 @@ impl VerifierService {
             deny,
             credential: trace.credential,
             policy_ids: trace.policy_ids,
+            audit_seq: recorded.seq,
+        })
+    }
+
+    async fn run_authenticate(
+        &self,
+        input: &AuthenticateInput,
+        now: DateTime<Utc>,
+        trace: &mut Trace,
+    ) -> Result<ClientFacts, Stop> {
+        let settings = self
+            .inner
+            .settings
+            .get(self.inner.store.as_ref(), now)
+            .await?;
+        self.client_steps(
+            &settings,
+            &ClientRequest {
+                client_id: &input.client_id,
+                assertion: &input.client_assertion,
+                assertion_type: &input.client_assertion_type,
+                presentation: "",
+                presentation_nonce: "",
+                grant_type: None,
+                allow_public: input.allow_public,
+            },
+            now,
+            trace,
+        )
+        .await
+    }
+
+    /// Authenticates a client outside a grant (RFC 7662 introspection, RFC 7009 revocation):
+    /// steps 1–5 exactly as a grant runs them — client_id and document rules, the
+    /// `private_key_jwt` assertion (P1–P5, `jti` recorded, replay refused), the credential the
+    /// document carries with holder binding and status — but no grant type, resource, scope or
+    /// policy. A public client passes only with `allow_public` (and without an assertion). A
+    /// refusal is an `Ok` outcome with a reason; `Err` means nothing could be decided or
+    /// recorded. One audit record (`client.authenticated`); a refused client's document leaves
+    /// the cache.
+    pub async fn authenticate_client(
+        &self,
+        input: AuthenticateInput,
+    ) -> Result<Authentication, VerifierError> {
+        let now = self.now();
+        let mut trace = Trace::default();
+        let (deny, confidential) = match self.run_authenticate(&input, now, &mut trace).await {
+            Ok(facts) => (
+                None,
+                facts.client.validated.auth_method == AuthMethod::PrivateKeyJwt,
+            ),
+            Err(Stop::Deny(reason)) => (Some(reason), false),
+            Err(Stop::Fail(e)) => {
+                tracing::error!(error = %e, "client authentication failed; no answer given");
+                self.append_failure(AUTHENTICATE_KIND, &input.client_id, &trace, now)
+                    .await;
+                return Err(e);
+            }
+        };
+        if deny.is_some()
+            && let Some(client_id) = &trace.client_id
+        {
+            self.forget_client_with_logo(client_id).await;
+        }
+        let mut event = NewAuditEvent::new(now, AUDIT_SERVICE, AUTHENTICATE_KIND);
+        event.actor = trace.client_id.clone();
+        event.client_id = Some(
+            trace
+                .client_id
+                .clone()
+                .unwrap_or_else(|| truncate(&input.client_id)),
+        );
+        event.credential_id = trace.credential.as_ref().and_then(|c| c.id.clone());
+        event.issuer = trace.credential.as_ref().map(|c| c.issuer.clone());
+        event.decision = Some(if deny.is_none() { "allow" } else { "deny" }.to_owned());
+        event.reason = Some(deny.as_ref().map_or("authenticated", |d| d.code).to_owned());
+        event.details = json!({
+            "purpose": truncate(&input.purpose),
+            "confidential": confidential,
+            "allow_public": input.allow_public,
+            "credential_format": trace.credential.as_ref().map(|c| c.format.as_str()),
+            "issuer_domain": trace.credential.as_ref().map(|c| c.issuer_domain.clone()),
+            "oauth_error": deny.as_ref().map(|d| d.oauth_error.as_str()),
+            "description": deny.as_ref().map(|d| d.description.clone()),
+        });
+        let recorded = self.inner.audit.append(event).await?;
+        Ok(Authentication {
+            authenticated: deny.is_none(),
+            confidential,
+            credential: if deny.is_none() {
+                trace.credential
+            } else {
+                None
+            },
+            deny,
             audit_seq: recorded.seq,
         })
     }
@@ -600,7 +836,8 @@ impl VerifierService {
     }
 
     /// Resolves a client for GET /authorize: steps 1, 2, 4 and 5 without client authentication,
-    /// the redirect URI exactly (C8), the consent-page facts (C13, M7). One audit record.
+    /// the redirect URI exactly (C8), the consent-page facts (C13, M7) with the logo prefetched
+    /// ([`crate::logo`]). One audit record.
     pub async fn resolve_client(&self, input: ResolveInput) -> Result<Resolution, VerifierError> {
         let now = self.now();
         let mut trace = Trace::default();
@@ -610,6 +847,7 @@ impl VerifierService {
             client_name: String::new(),
             client_host: String::new(),
             logo_uri: String::new(),
+            logo_id: String::new(),
             localhost_redirects_only: false,
             confidential: false,
             credential: None,
@@ -624,6 +862,13 @@ impl VerifierService {
                 return Err(e);
             }
         };
+        // C13: only a client that may proceed gets its logo fetched.
+        let logo = if deny.is_none() {
+            self.prefetch_logo(Some(&out.logo_uri)).await
+        } else {
+            LogoOutcome::None
+        };
+        out.logo_id = logo.id().to_owned();
         let mut event = NewAuditEvent::new(now, AUDIT_SERVICE, RESOLVE_KIND);
         event.actor = trace.client_id.clone();
         event.client_id = Some(
@@ -638,6 +883,7 @@ impl VerifierService {
         event.reason = Some(deny.as_ref().map_or("resolved", |d| d.code).to_owned());
         event.details = json!({
             "redirect_uri": truncate(&input.redirect_uri),
+            "logo": logo.as_str(),
             "credential_format": trace.credential.as_ref().map(|c| c.format.as_str()),
             "oauth_error": deny.as_ref().map(|d| d.oauth_error.as_str()),
             "description": deny.as_ref().map(|d| d.description.clone()),

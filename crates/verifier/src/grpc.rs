@@ -9,7 +9,8 @@ use crossauthz_core::strict_json;
 use crossauthz_proto::common;
 use crossauthz_proto::verifier::verifier_server::{Verifier, VerifierServer};
 use crossauthz_proto::verifier::{
-    self as wire, DecideRequest, GetPoliciesRequest, GetResourcesRequest, GetTrustListRequest,
+    self as wire, AuthenticateClientRequest, ClientAuthentication, ClientLogo, DecideRequest,
+    GetClientLogoRequest, GetPoliciesRequest, GetResourcesRequest, GetTrustListRequest,
     PutPoliciesRequest, PutResourcesRequest, PutTrustListRequest, ResolveClientRequest, Resources,
     TrustList,
 };
@@ -17,7 +18,10 @@ use crossauthz_store::{Resource, StoreError, TrustedIssuer};
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 
-use crate::decide::{CredentialSummary, DecideInput, Decision, Resolution, ResolveInput};
+use crate::decide::{
+    AuthenticateInput, Authentication, CredentialSummary, DecideInput, Decision, Resolution,
+    ResolveInput,
+};
 use crate::error::VerifierError;
 use crate::reasons::DenyReason;
 use crate::service::VerifierService;
@@ -91,9 +95,20 @@ fn resolved(r: Resolution) -> wire::ResolvedClient {
         client_name: r.client_name,
         client_host: r.client_host,
         logo_uri: r.logo_uri,
+        logo_id: r.logo_id,
         localhost_redirects_only: r.localhost_redirects_only,
         confidential: r.confidential,
         credential: r.credential.map(credential),
+    }
+}
+
+fn authentication(a: Authentication) -> ClientAuthentication {
+    ClientAuthentication {
+        authenticated: a.authenticated,
+        deny: a.deny.map(deny),
+        confidential: a.confidential,
+        credential: a.credential.map(credential),
+        audit_seq: u64::try_from(a.audit_seq).unwrap_or(0),
     }
 }
 
@@ -174,6 +189,7 @@ impl Verifier for VerifierService {
             resource: r.resource,
             presentation: r.presentation,
             presentation_nonce: r.presentation_nonce,
+            original_scopes: r.original_scopes,
         };
         VerifierService::decide(self, input)
             .await
@@ -196,6 +212,40 @@ impl Verifier for VerifierService {
         .await
         .map(|r| Response::new(resolved(r)))
         .map_err(to_status)
+    }
+
+    async fn authenticate_client(
+        &self,
+        request: Request<AuthenticateClientRequest>,
+    ) -> Result<Response<ClientAuthentication>, Status> {
+        let r = request.into_inner();
+        VerifierService::authenticate_client(
+            self,
+            AuthenticateInput {
+                client_id: r.client_id,
+                client_assertion: r.client_assertion,
+                client_assertion_type: r.client_assertion_type,
+                allow_public: r.allow_public,
+                purpose: r.purpose,
+            },
+        )
+        .await
+        .map(|a| Response::new(authentication(a)))
+        .map_err(to_status)
+    }
+
+    async fn get_client_logo(
+        &self,
+        request: Request<GetClientLogoRequest>,
+    ) -> Result<Response<ClientLogo>, Status> {
+        let r = request.into_inner();
+        match VerifierService::client_logo(self, &r.client_id, &r.logo_id).await {
+            Some(logo) => Ok(Response::new(ClientLogo {
+                content_type: logo.content_type.to_owned(),
+                data: logo.data.to_vec(),
+            })),
+            None => Err(Status::not_found("no such logo is cached")),
+        }
     }
 
     async fn get_trust_list(

@@ -9,7 +9,9 @@
 //!   holder binding (J1–J5, S1–S7, V1–V4, E2).
 //! - [`status`]: step 5, Bitstring Status List and Token Status List, fail closed (B1–B4, T1–T5).
 //! - [`policy`]: step 6, Cedar, default deny; the example policy set.
-//! - [`decide`]: the pipeline, its audit records, GET /authorize client resolution.
+//! - [`decide`]: the pipeline, its audit records, GET /authorize client resolution, client
+//!   authentication without a grant (introspection, revocation).
+//! - [`logo`]: the client's logo, prefetched for the consent page (C13).
 //! - [`settings`]: trust list / policies / resources validation and the in-memory snapshot.
 //! - [`reasons`]: every deny code and its OAuth error.
 //! - [`grpc`]: the tonic boundary and the one error table.
@@ -23,6 +25,7 @@ pub mod document;
 pub mod error;
 pub mod fetch;
 pub mod grpc;
+pub mod logo;
 pub mod policy;
 pub mod reasons;
 pub mod service;
@@ -30,7 +33,10 @@ pub mod settings;
 pub mod status;
 
 pub use config::VerifierConfig;
-pub use decide::{CredentialSummary, DecideInput, Decision, Resolution, ResolveInput};
+pub use decide::{
+    AuthenticateInput, Authentication, CredentialSummary, DecideInput, Decision, Resolution,
+    ResolveInput,
+};
 pub use error::VerifierError;
 pub use reasons::{DenyReason, OAuthError, codes};
 pub use service::VerifierService;

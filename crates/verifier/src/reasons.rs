@@ -19,6 +19,8 @@ pub mod codes {
     pub const SCOPE_INVALID: &str = "scope_invalid";
     /// The `resource` indicator is missing or not a resource this AS issues tokens for (A3).
     pub const INVALID_TARGET: &str = "invalid_target";
+    /// A refresh asks for a scope the grant it refreshes did not have (RFC 6749 §6).
+    pub const REFRESH_SCOPE_WIDENED: &str = "refresh_scope_widened";
 
     // --- step 1: client_id URL rules (C1) ---
     /// C1: the client_id is not `https`.
@@ -156,6 +158,7 @@ pub mod codes {
         SCOPE_MISSING,
         SCOPE_INVALID,
         INVALID_TARGET,
+        REFRESH_SCOPE_WIDENED,
         CLIENT_ID_NOT_HTTPS,
         CLIENT_ID_NO_HOST,
         CLIENT_ID_USERINFO,
@@ -259,9 +262,11 @@ impl OAuthError {
         match code {
             GRANT_TYPE_UNSUPPORTED => Self::UnsupportedGrantType,
             GRANT_TYPE_NOT_ALLOWED => Self::UnauthorizedClient,
-            SCOPE_MISSING | SCOPE_INVALID | SCOPE_NOT_AUTHORIZED | POLICY_DENIED => {
-                Self::InvalidScope
-            }
+            SCOPE_MISSING
+            | SCOPE_INVALID
+            | SCOPE_NOT_AUTHORIZED
+            | POLICY_DENIED
+            | REFRESH_SCOPE_WIDENED => Self::InvalidScope,
             INVALID_TARGET => Self::InvalidTarget,
             REDIRECT_URI_MISMATCH => Self::InvalidRequest,
             _ => Self::InvalidClient,
@@ -370,6 +375,14 @@ mod tests {
         assert_eq!(
             OAuthError::for_code(codes::GRANT_TYPE_NOT_ALLOWED),
             OAuthError::UnauthorizedClient
+        );
+        assert_eq!(
+            OAuthError::for_code(codes::REFRESH_SCOPE_WIDENED),
+            OAuthError::InvalidScope
+        );
+        assert_eq!(
+            OAuthError::for_code(codes::CLIENT_AUTH_REQUIRED),
+            OAuthError::InvalidClient
         );
     }
 

@@ -326,6 +326,7 @@ async fn two_domains_allow_then_revocation_and_suspension_deny() {
         resource: MCP.into(),
         presentation: present(sd, &sd_agent, BETA, "nonce-xyz", beta.now()),
         presentation_nonce: "nonce-xyz".into(),
+        ..DecideInput::default()
     };
     let d = beta.decide(input).await;
     assert!(d.allowed, "{d:?}");

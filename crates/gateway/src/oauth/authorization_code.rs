@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::OAuthState;
 use super::errors::OAuthError;
-use super::grant::{ClientAuth, Granted, decide, mint, random_secret};
+use super::grant::{ClientAuth, DecisionRequest, Granted, decide, mint, random_secret};
 use super::params::Params;
 
 /// Length of an S256 challenge: base64url of 32 bytes.
@@ -127,7 +127,17 @@ pub async fn grant(
         .with_reason("pkce_mismatch"));
     }
 
-    let decided = decide(state, client, "authorization_code", &c.scopes, &resource).await?;
+    let decided = decide(
+        state,
+        client,
+        DecisionRequest {
+            grant_type: "authorization_code",
+            scopes: &c.scopes,
+            resource: &resource,
+            original_scopes: &[],
+        },
+    )
+    .await?;
     let family_id = Uuid::new_v4();
     match store
         .redeem_authorization_code(code, family_id, now)

@@ -17,6 +17,11 @@
 //!    (C13), the redirect host and a warning when every redirect is on localhost (M7), the
 //!    verified claims (issuer domain, agent type, compliance) or a warning that there are none.
 //!
+//! The client's logo (C13) is shown from this origin, never hot-linked: the verifier prefetched
+//! it while resolving the client (PNG, JPEG, GIF or WebP only, checked by signature), and
+//! `GET /authorize/logo?client_id=…&id=…` serves it from the verifier's cache
+//! (`Verifier/GetClientLogo`, which never fetches) with `nosniff` and a sandboxing CSP.
+//!
 //! `POST /authorize` (the consent form): the handle and its cookie must match a pending request
 //! of the same user; approve → a single-use code (60 s) bound to client, redirect URI, PKCE
 //! challenge, resource and scopes, delivered with `state` and `iss`; deny → `access_denied`.
@@ -29,7 +34,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Duration;
-use crossauthz_proto::verifier::{GetResourcesRequest, ResolveClientRequest, ResolvedClient};
+use crossauthz_proto::verifier::{
+    GetClientLogoRequest, GetResourcesRequest, ResolveClientRequest, ResolvedClient,
+};
 use crossauthz_store::{NewAuthorizationCode, PendingAuthorization};
 use html_escape::encode_text as esc;
 use serde_json::{Value, json};
@@ -44,9 +51,17 @@ use super::params::{Params, canonical_resource};
 /// The cookie binding a consent page to the browser that asked for it.
 pub const CONSENT_COOKIE: &str = "crossauthz_consent";
 
+/// The path the consent page loads the client's logo from.
+pub const LOGO_PATH: &str = "/authorize/logo";
+
+/// The image types a logo is served as (the verifier accepts no other; checked again here).
+const LOGO_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
 /// The authorization routes.
 pub fn routes() -> Router<OAuthState> {
-    Router::new().route("/authorize", get(authorize).post(consent))
+    Router::new()
+        .route("/authorize", get(authorize).post(consent))
+        .route(LOGO_PATH, get(logo))
 }
 
 fn secure_headers(response: &mut Response, form_action: Option<&str>) {
@@ -58,7 +73,7 @@ fn secure_headers(response: &mut Response, form_action: Option<&str>) {
         HeaderValue::from_static("no-referrer"),
     );
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
         form_action.map(|o| format!(" {o}")).unwrap_or_default()
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
@@ -452,9 +467,24 @@ pub fn consent_page(
     } else {
         client.client_name.as_str()
     };
+    let logo = if client.logo_id.is_empty() {
+        String::new()
+    } else {
+        let src = format!(
+            "{LOGO_PATH}?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", &pending.client_id)
+                .append_pair("id", &client.logo_id)
+                .finish()
+        );
+        format!(
+            "<img id=\"client-logo\" src=\"{}\" alt=\"\" width=\"64\" height=\"64\">",
+            html_escape::encode_double_quoted_attribute(&src)
+        )
+    };
     let mut out = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorize {n}</title><style>{STYLE}</style></head><body>\
-         <h1>Authorize {n}?</h1>\
+         {logo}<h1>Authorize {n}?</h1>\
          <p>The application <strong>{n}</strong> from <span class=\"host\" id=\"client-host\">{h}</span> asks to act for you, \
          <strong>{u}</strong>, on <span class=\"host\" id=\"resource\">{res}</span>.</p>\
          <p>After your decision you will be sent to <span class=\"host\" id=\"redirect-host\">{rh}</span>.</p>",
@@ -509,6 +539,67 @@ pub fn consent_page(
         h = html_escape::encode_double_quoted_attribute(handle)
     ));
     out
+}
+
+/// `GET /authorize/logo?client_id=…&id=…`: the client's prefetched logo, from the verifier's
+/// cache only (C13). 404 when it is not cached (the page then shows no logo).
+async fn logo(State(state): State<OAuthState>, uri: Uri) -> Response {
+    let not_found = || StatusCode::NOT_FOUND.into_response();
+    let Ok(params) = Params::parse(uri.query().unwrap_or_default().as_bytes()) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let (Ok(Some(client_id)), Ok(Some(id))) = (params.get("client_id"), params.get("id")) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let well_formed = id.len() == 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed || client_id.len() > super::grant::MAX_CLIENT_ID_LEN {
+        return not_found();
+    }
+    let answer = state
+        .inner
+        .verifier
+        .clone()
+        .get_client_logo(GetClientLogoRequest {
+            client_id: client_id.to_owned(),
+            logo_id: id.to_owned(),
+        })
+        .await;
+    let logo = match answer {
+        Ok(l) => l.into_inner(),
+        Err(s) if s.code() == tonic::Code::NotFound => return not_found(),
+        Err(s) => {
+            tracing::warn!(status = %s, "logo: verifier unavailable");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    if !LOGO_TYPES.contains(&logo.content_type.as_str()) {
+        return not_found();
+    }
+    let mut r = logo.data.into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&logo.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    r
 }
 
 async fn consent(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -681,6 +772,7 @@ mod tests {
             client_name: "<script>alert(1)</script>".into(),
             client_host: "evil.example".into(),
             logo_uri: String::new(),
+            logo_id: String::new(),
             localhost_redirects_only: true,
             confidential: false,
             credential: Some(VerifiedCredential {

@@ -7,7 +7,7 @@
 
 use super::OAuthState;
 use super::errors::OAuthError;
-use super::grant::{ClientAuth, Granted, decide, mint};
+use super::grant::{ClientAuth, DecisionRequest, Granted, decide, mint};
 use super::params::Params;
 
 /// Runs the grant.
@@ -23,7 +23,17 @@ pub async fn grant(
             "scope is required: this authorization server has no default scope for client_credentials",
         ));
     }
-    let decided = decide(state, client, "client_credentials", &scopes, &resource).await?;
+    let decided = decide(
+        state,
+        client,
+        DecisionRequest {
+            grant_type: "client_credentials",
+            scopes: &scopes,
+            resource: &resource,
+            original_scopes: &[],
+        },
+    )
+    .await?;
     let minted = mint(
         state,
         &client.client_id,

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use crossauthz_proto::issuer::SignAccessTokenRequest;
-use crossauthz_proto::verifier::{DecideRequest, VerifiedCredential};
+use crossauthz_proto::verifier::{AuthenticateClientRequest, DecideRequest, VerifiedCredential};
 use rand::RngCore;
 use serde::Serialize;
 use uuid::Uuid;
@@ -91,25 +91,37 @@ pub struct Decided {
     pub verifier_audit_seq: u64,
 }
 
+/// What a grant asks the verifier to decide.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionRequest<'a> {
+    /// The grant type.
+    pub grant_type: &'a str,
+    /// The scopes asked for.
+    pub scopes: &'a [String],
+    /// The audience.
+    pub resource: &'a str,
+    /// `refresh_token` only: the scopes of the grant being refreshed (RFC 6749 §6).
+    pub original_scopes: &'a [String],
+}
+
 /// Asks the verifier (DESIGN §6 steps 1–6). A denial is the verifier's OAuth error with its
 /// description; the deny code is the audit reason. An unreachable verifier is
 /// `temporarily_unavailable`: nothing is granted (fail closed).
 pub async fn decide(
     state: &OAuthState,
     client: &ClientAuth,
-    grant_type: &str,
-    scopes: &[String],
-    resource: &str,
+    asked: DecisionRequest<'_>,
 ) -> Result<Decided, OAuthError> {
     let request = DecideRequest {
         client_id: client.client_id.clone(),
         client_assertion: client.assertion.clone(),
         client_assertion_type: client.assertion_type.clone(),
-        grant_type: grant_type.to_owned(),
-        requested_scopes: scopes.to_vec(),
-        resource: resource.to_owned(),
+        grant_type: asked.grant_type.to_owned(),
+        requested_scopes: asked.scopes.to_vec(),
+        resource: asked.resource.to_owned(),
         presentation: String::new(),
         presentation_nonce: String::new(),
+        original_scopes: asked.original_scopes.to_vec(),
     };
     let d = state
         .inner
@@ -143,43 +155,76 @@ pub async fn decide(
         .with_challenge("Bearer", state.issuer()))
 }
 
-/// Deny codes that come after client authentication (DESIGN §6 step 6): a client denied only
-/// by them did authenticate.
-const AUTHENTICATED_DENIALS: [&str; 2] = ["scope_not_authorized", "policy_denied"];
+/// Why a client authenticates outside a grant (recorded by the verifier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// RFC 7662: only confidential clients (`private_key_jwt`).
+    Introspection,
+    /// RFC 7009: confidential clients with their assertion, public clients by client_id (§2.1).
+    Revocation,
+}
 
-/// Authenticates a client outside a grant (introspection and revocation of its own token)
-/// through the verifier: `Decide` for the token's resource and scopes, `client_credentials`
-/// with an assertion, `authorization_code` (the public-client path) without. The client is
-/// authenticated when the decision allows, or denies only at the policy step; any earlier
-/// denial is `invalid_client`. (A dedicated `Verifier/AuthenticateClient` would not need the
-/// token's resource; until the verifier has one this is the way through the one decision
-/// path.)
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Introspection => "introspection",
+            Self::Revocation => "revocation",
+        }
+    }
+}
+
+/// An authenticated (or, for revocation, identified public) client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedClient {
+    /// The client authenticated with `private_key_jwt`.
+    pub confidential: bool,
+    /// The verifier's audit record of the authentication.
+    pub verifier_audit_seq: u64,
+}
+
+/// Authenticates a client outside a grant (introspection, revocation) through
+/// `Verifier/AuthenticateClient`: the same client_id, document, assertion (with replay check)
+/// and credential steps as a grant, no grant decision. Any refusal is `invalid_client` (401)
+/// with the verifier's reason; an unreachable verifier is `temporarily_unavailable`.
 pub async fn authenticate(
     state: &OAuthState,
     client: &ClientAuth,
-    resource: &str,
-    scopes: &[String],
-) -> Result<(), OAuthError> {
-    let grant_type = if client.has_assertion() {
-        "client_credentials"
-    } else {
-        "authorization_code"
-    };
-    match decide(state, client, grant_type, scopes, resource).await {
-        Ok(_) => Ok(()),
-        Err(e) if AUTHENTICATED_DENIALS.contains(&e.reason.as_str()) => Ok(()),
-        Err(e)
-            if matches!(
-                e.code,
-                ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError
-            ) =>
-        {
-            Err(e)
-        }
-        Err(e) => Err(OAuthError::invalid_client(e.description)
-            .with_reason(e.reason)
-            .with_challenge("Bearer", state.issuer())),
+    purpose: Purpose,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let answer = state
+        .inner
+        .verifier
+        .clone()
+        .authenticate_client(AuthenticateClientRequest {
+            client_id: client.client_id.clone(),
+            client_assertion: client.assertion.clone(),
+            client_assertion_type: client.assertion_type.clone(),
+            allow_public: purpose == Purpose::Revocation,
+            purpose: purpose.as_str().to_owned(),
+        })
+        .await
+        .map_err(|s| OAuthError::upstream("verifier", &s))?
+        .into_inner();
+    if answer.authenticated {
+        return Ok(AuthenticatedClient {
+            confidential: answer.confidential,
+            verifier_audit_seq: answer.audit_seq,
+        });
     }
+    let deny = answer.deny.unwrap_or_default();
+    let description = if deny.description.is_empty() {
+        "client authentication failed".to_owned()
+    } else {
+        deny.description
+    };
+    let reason = if deny.code.is_empty() {
+        "client_unauthenticated".to_owned()
+    } else {
+        deny.code
+    };
+    Err(OAuthError::invalid_client(description)
+        .with_reason(reason)
+        .with_challenge("Bearer", state.issuer()))
 }
 
 /// A signed access token.

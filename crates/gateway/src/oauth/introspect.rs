@@ -1,12 +1,14 @@
 //! `POST /introspect` (RFC 7662), for authenticated callers only (§2.1):
 //! - the admin token (`Authorization: Bearer <admin token>`, e.g. for this domain's resource
 //!   servers and operators) may introspect any token;
-//! - a client authenticated with `private_key_jwt` (the assertion goes to the verifier) may
-//!   introspect its own tokens.
+//! - a client authenticated with `private_key_jwt` may introspect its own tokens. The client is
+//!   authenticated first, whatever the token, through `Verifier/AuthenticateClient` (client_id,
+//!   document, assertion with replay check, the credential its document carries; no grant).
 //!
-//! A wrong bearer token, or a client token introspected without an assertion, is 401
-//! `invalid_client`. Any token that is not an active token of the caller (unknown, forged,
-//! expired, revoked, used, another client's) is `{"active": false}` and nothing else (§2.2, §4).
+//! A wrong bearer token, a client without an assertion (public clients cannot introspect) or one
+//! the verifier does not authenticate is 401 `invalid_client`. Any token that is not an active
+//! token of the caller (unknown, forged, expired, revoked, used, another client's) is
+//! `{"active": false}` and nothing else (§2.2, §4).
 //! Every introspection is an audit event (`token.introspected`). Responses are `no-store`.
 
 use axum::Router;
@@ -20,7 +22,7 @@ use serde_json::{Map, Value, json};
 use super::OAuthState;
 use super::access_token::{Presented, lookup};
 use super::errors::{OAuthError, no_store};
-use super::grant::{ClientAuth, authenticate};
+use super::grant::{ClientAuth, Purpose, authenticate};
 use super::params::Params;
 
 /// The introspection route.
@@ -34,11 +36,9 @@ enum Caller {
     Client(ClientAuth),
 }
 
-/// The token's owner, audience and scopes, and its full answer when active.
+/// The token's owner and its full answer when active.
 struct Found {
     owner: String,
-    resource: String,
-    scopes: Vec<String>,
     answer: Map<String, Value>,
 }
 
@@ -66,8 +66,6 @@ fn describe(presented: Presented, now: chrono::DateTime<chrono::Utc>) -> Option<
             }
             Some(Found {
                 owner: t.client_id,
-                resource: t.resource,
-                scopes: t.scopes,
                 answer,
             })
         }
@@ -83,8 +81,6 @@ fn describe(presented: Presented, now: chrono::DateTime<chrono::Utc>) -> Option<
             answer.insert("iat".into(), json!(r.created_at.timestamp()));
             Some(Found {
                 owner: f.client_id.clone(),
-                resource: f.resource.clone(),
-                scopes: f.scopes.clone(),
                 answer,
             })
         }
@@ -142,6 +138,10 @@ async fn run(
     });
     let token = params.require("token")?;
     params.get("token_type_hint")?;
+    if let Caller::Client(client) = &caller {
+        // RFC 7662 §2.1: the caller is authenticated before anything about the token is said.
+        authenticate(state, client, Purpose::Introspection).await?;
+    }
     let found = describe(lookup(state, token).await?, state.now());
     let Some(found) = found else {
         return Ok(json!({"active": false}));
@@ -153,7 +153,6 @@ async fn run(
             if client.client_id != found.owner {
                 return Ok(json!({"active": false}));
             }
-            authenticate(state, &client, &found.resource, &found.scopes).await?;
             Ok(Value::Object(found.answer))
         }
     }

@@ -2,18 +2,23 @@
 //! RFC 9700 §4.14.2): a refresh token is exchanged once; presenting a used one revokes its whole
 //! family (every token descending from the same grant) and is `invalid_grant`. The token must
 //! belong to the requesting client; a family started by a confidential client needs its
-//! `private_key_jwt` assertion again (C10). `scope` may narrow, never widen (`invalid_scope`);
-//! `resource`, if sent, must be the family's (`invalid_target`). The verifier decides again, so
-//! a credential revoked since the grant stops the refresh. A public client's refresh is decided
-//! as the `authorization_code` grant it extends (the verifier serves public clients on that
-//! grant only).
+//! `private_key_jwt` assertion again (C10). `resource`, if sent, must be the family's
+//! (`invalid_target`).
+//!
+//! Then the verifier decides the refresh as a grant of its own (`refresh_token`, with the
+//! family's scopes as the original ones), for public and confidential clients alike: the CIMD is
+//! resolved again (it may have changed, become invalid or gone: `invalid_client`), it must still
+//! list `refresh_token` (`unauthorized_client`), a confidential client must authenticate, a
+//! public one must not send an assertion, the requested `scope` must be among the original ones
+//! (`invalid_scope`, RFC 6749 §6), and a credential revoked since the grant stops the refresh.
+//! A refused refresh changes nothing: the token is not spent.
 
 use chrono::Duration;
 use crossauthz_store::RefreshRotation;
 
 use super::OAuthState;
 use super::errors::OAuthError;
-use super::grant::{ClientAuth, Granted, decide, mint, random_secret};
+use super::grant::{ClientAuth, DecisionRequest, Granted, decide, mint, random_secret};
 use super::params::Params;
 
 fn seconds(s: u64) -> Duration {
@@ -74,23 +79,19 @@ pub async fn grant(
             "a refresh token only yields tokens for the resource of its grant",
         ));
     }
-    let scopes = match requested {
-        None => family.scopes.clone(),
-        Some(s) => {
-            if let Some(extra) = s.iter().find(|x| !family.scopes.contains(x)) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope {extra:?} was not granted originally (RFC 6749 §6)"
-                )));
-            }
-            s
-        }
-    };
-    let grant_type = if family.confidential {
-        "refresh_token"
-    } else {
-        "authorization_code"
-    };
-    let decided = decide(state, client, grant_type, &scopes, &family.resource).await?;
+    // The verifier checks that `scope` only narrows (RFC 6749 §6) as part of its decision.
+    let scopes = requested.unwrap_or_else(|| family.scopes.clone());
+    let decided = decide(
+        state,
+        client,
+        DecisionRequest {
+            grant_type: "refresh_token",
+            scopes: &scopes,
+            resource: &family.resource,
+            original_scopes: &family.scopes,
+        },
+    )
+    .await?;
     let config = &state.inner.config;
     let next = random_secret();
     match store

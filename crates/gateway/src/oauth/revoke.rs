@@ -1,6 +1,8 @@
 //! `POST /revoke` (RFC 7009). The client names itself (`client_id`, and its `private_key_jwt`
-//! assertion if it is confidential, which the verifier checks); the token must have been issued
-//! to it (otherwise `invalid_request`, §2.1). Revoking a refresh token revokes its whole family
+//! assertion if it is confidential) and is authenticated first, whatever the token (§2.1), by
+//! `Verifier/AuthenticateClient`: a confidential client by its assertion, a public client
+//! identified by its (re-resolved) client_id; a refusal is 401 `invalid_client`. The token must
+//! have been issued to it (otherwise `invalid_request`, §2.1). Revoking a refresh token revokes its whole family
 //! (§2.1: the grant); revoking an access token records its `jti` until its `exp`, so
 //! introspection reports it inactive (resource servers validating offline keep accepting it until
 //! it expires — access tokens are short-lived for that reason). An unknown, invalid or already
@@ -17,7 +19,7 @@ use serde_json::json;
 use super::OAuthState;
 use super::access_token::{Presented, lookup};
 use super::errors::{OAuthError, no_store};
-use super::grant::{ClientAuth, authenticate};
+use super::grant::{ClientAuth, Purpose, authenticate};
 use super::params::Params;
 use super::token::authorization_scheme;
 
@@ -54,24 +56,24 @@ async fn run(
     *client_out = Some(client.client_id.clone());
     let token = params.require("token")?;
     params.get("token_type_hint")?;
+    // §2.1: the client is authenticated first (a confidential one by its assertion, a public
+    // one identified by its client_id), whatever the token.
+    authenticate(state, &client, Purpose::Revocation).await?;
     let now = state.now();
-    let (owner, resource, scopes) = match lookup(state, token).await? {
-        Presented::Unknown => {
-            return Ok(Outcome {
-                kind: "unknown",
-                jti: None,
-                family: None,
-            });
-        }
+    let mismatch = || {
+        OAuthError::invalid_request("the token was not issued to this client (RFC 7009 §2.1)")
+            .with_reason("token_client_mismatch")
+    };
+    match lookup(state, token).await? {
+        Presented::Unknown => Ok(Outcome {
+            kind: "unknown",
+            jti: None,
+            family: None,
+        }),
         Presented::Access(t) => {
-            let owner = t.client_id.clone();
-            if owner != client.client_id {
-                return Err(OAuthError::invalid_request(
-                    "the token was not issued to this client (RFC 7009 §2.1)",
-                )
-                .with_reason("token_client_mismatch"));
+            if t.client_id != client.client_id {
+                return Err(mismatch());
             }
-            authenticate(state, &client, &t.resource, &t.scopes).await?;
             if !t.revoked && t.expires_at > now {
                 state
                     .inner
@@ -80,40 +82,30 @@ async fn run(
                     .await
                     .map_err(|e| OAuthError::store(&e))?;
             }
-            return Ok(Outcome {
+            Ok(Outcome {
                 kind: "access_token",
                 jti: Some(t.jti),
                 family: None,
-            });
+            })
         }
         Presented::Refresh(r) => {
             let f = r.family.family;
-            (
-                f.client_id.clone(),
-                f.resource.clone(),
-                (f.scopes.clone(), f.family_id),
-            )
+            if f.client_id != client.client_id {
+                return Err(mismatch());
+            }
+            state
+                .inner
+                .store
+                .revoke_refresh_family(f.family_id, "revoked", now)
+                .await
+                .map_err(|e| OAuthError::store(&e))?;
+            Ok(Outcome {
+                kind: "refresh_token",
+                jti: None,
+                family: Some(f.family_id),
+            })
         }
-    };
-    let (scopes, family_id) = scopes;
-    if owner != client.client_id {
-        return Err(OAuthError::invalid_request(
-            "the token was not issued to this client (RFC 7009 §2.1)",
-        )
-        .with_reason("token_client_mismatch"));
     }
-    authenticate(state, &client, &resource, &scopes).await?;
-    state
-        .inner
-        .store
-        .revoke_refresh_family(family_id, "revoked", now)
-        .await
-        .map_err(|e| OAuthError::store(&e))?;
-    Ok(Outcome {
-        kind: "refresh_token",
-        jti: None,
-        family: Some(family_id),
-    })
 }
 
 async fn revoke(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes) -> Response {

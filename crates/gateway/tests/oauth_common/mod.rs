@@ -13,7 +13,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -55,6 +56,22 @@ pub const DEV_USER: &str = "dev-user-1";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The public client's redirect URI (localhost: the consent page warns).
 pub const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+/// The public client's logo (a 1×1 PNG), served at `<client site>/oauth/logo.png` (C13).
+pub const CLIENT_LOGO_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// What the public client's site serves: its document (`None` = 404) and how often its logo
+/// was fetched.
+#[derive(Default)]
+pub struct ClientSite {
+    document: Mutex<Option<Value>>,
+    logo_hits: AtomicUsize,
+}
 
 async fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -179,6 +196,8 @@ pub struct World {
     pub resource: String,
     /// The public client's client_id.
     pub public_client: String,
+    /// The public client's site (its document can be changed or removed).
+    pub client_site: Arc<ClientSite>,
     /// A client trusting the CA, resolving every test host to loopback, not following redirects.
     pub http: reqwest::Client,
     /// beta's verifier (for settings).
@@ -294,32 +313,47 @@ pub async fn start_on(
         crossauthz_gateway::router(a_state),
     ));
 
-    // The public MCP client's own site.
-    let doc = json!({
-        "client_id": public_client,
-        "client_name": "Example MCP client",
-        "redirect_uris": [REDIRECT],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    });
-    let body = doc.to_string();
-    let client_router = Router::new().route(
-        "/oauth/client-metadata.json",
-        get(move || {
-            let body = body.clone();
-            async move {
-                (
-                    [
-                        (header::CONTENT_TYPE, "application/json"),
-                        (header::CACHE_CONTROL, "max-age=60"),
-                    ],
-                    body,
-                )
-                    .into_response()
-            }
-        }),
-    );
+    // The public MCP client's own site: its document and its logo.
+    let client_site = Arc::new(ClientSite::default());
+    *client_site.document.lock().unwrap() = Some(public_client_document(&public_client));
+    let doc_site = Arc::clone(&client_site);
+    let logo_site = Arc::clone(&client_site);
+    let client_router = Router::new()
+        .route(
+            "/oauth/client-metadata.json",
+            get(move || {
+                let doc = doc_site.document.lock().unwrap().clone();
+                async move {
+                    match doc {
+                        Some(doc) => (
+                            [
+                                (header::CONTENT_TYPE, "application/json"),
+                                (header::CACHE_CONTROL, "max-age=60"),
+                            ],
+                            doc.to_string(),
+                        )
+                            .into_response(),
+                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/oauth/logo.png",
+            get(move || {
+                logo_site.logo_hits.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "image/png"),
+                            (header::CACHE_CONTROL, "max-age=600"),
+                        ],
+                        CLIENT_LOGO_PNG,
+                    )
+                        .into_response()
+                }
+            }),
+        );
     sites.push(Https::serve(&ca, hosts.client, client_l, client_router));
 
     // Beta: issuer, status-list, verifier, gateway with the Authorization Server.
@@ -449,6 +483,7 @@ pub async fn start_on(
         beta,
         resource,
         public_client,
+        client_site,
         http,
         verifier,
         beta_db,
@@ -459,7 +494,34 @@ pub async fn start_on(
     }
 }
 
+/// The public client's document: auth method `none`, a localhost redirect, code and refresh
+/// grants, a logo on its own site.
+pub fn public_client_document(client_id: &str) -> Value {
+    let logo = client_id.replace("/oauth/client-metadata.json", "/oauth/logo.png");
+    json!({
+        "client_id": client_id,
+        "client_name": "Example MCP client",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "logo_uri": logo,
+    })
+}
+
 impl World {
+    /// Serves `document` as the public client's document (`None`: 404) and drops beta's cached
+    /// copy, as if its cache lifetime had ended.
+    pub fn set_public_client_document(&self, document: Option<Value>) {
+        *self.client_site.document.lock().unwrap() = document;
+        self.verifier.fetcher().invalidate(&self.public_client);
+    }
+
+    /// How often the public client's logo was fetched.
+    pub fn client_logo_hits(&self) -> usize {
+        self.client_site.logo_hits.load(Ordering::SeqCst)
+    }
+
     /// Registers an alpha agent (ES256 key, `vc+jwt` credential in its CIMD).
     pub async fn agent(&self) -> Agent {
         let key = SigningKey::generate(Algorithm::ES256).unwrap();

@@ -22,16 +22,20 @@ pub enum ResourceKind {
     StatusListToken,
     /// A W3C Bitstring Status List credential (`application/vc+jwt`).
     StatusListCredential,
+    /// A client's `logo_uri` for the consent page (C13): PNG, JPEG, GIF or WebP only — never
+    /// SVG, which can carry script.
+    ClientLogo,
 }
 
 impl ResourceKind {
     /// Every kind, for iteration.
-    pub const ALL: [ResourceKind; 5] = [
+    pub const ALL: [ResourceKind; 6] = [
         Self::ClientMetadata,
         Self::Jwks,
         Self::DidDocument,
         Self::StatusListToken,
         Self::StatusListCredential,
+        Self::ClientLogo,
     ];
 
     /// A short name for logs and configuration keys.
@@ -42,6 +46,7 @@ impl ResourceKind {
             Self::DidDocument => "did_document",
             Self::StatusListToken => "status_list_token",
             Self::StatusListCredential => "status_list_credential",
+            Self::ClientLogo => "client_logo",
         }
     }
 
@@ -53,19 +58,23 @@ impl ResourceKind {
             Self::DidDocument => "application/did+json, application/did+ld+json, application/json",
             Self::StatusListToken => "application/statuslist+jwt",
             Self::StatusListCredential => "application/vc+jwt",
+            Self::ClientLogo => "image/png, image/jpeg, image/gif, image/webp",
         }
     }
 
     /// True if `content_type` (a full `Content-Type` header value, parameters allowed) is
     /// acceptable for this kind: JSON kinds take `application/json` or `application/*+json` (C5);
     /// a Token Status List is `application/statuslist+jwt`; a Bitstring Status List credential
-    /// is `application/vc+jwt`.
+    /// is `application/vc+jwt`; a client logo is one of [`LOGO_MEDIA_TYPES`].
     pub fn accepts_content_type(self, content_type: &str) -> bool {
         let Ok(parsed) = content_type.trim().parse::<mime::Mime>() else {
             return false;
         };
         // `essence_str` is `type/subtype+suffix` without parameters.
         let essence = parsed.essence_str().to_ascii_lowercase();
+        if self == Self::ClientLogo {
+            return LOGO_MEDIA_TYPES.contains(&essence.as_str());
+        }
         let Some(sub) = essence.strip_prefix("application/") else {
             return false;
         };
@@ -75,6 +84,7 @@ impl ResourceKind {
             }
             Self::StatusListToken => sub == "statuslist+jwt",
             Self::StatusListCredential => sub == "vc+jwt",
+            Self::ClientLogo => false,
         }
     }
 }
@@ -84,6 +94,10 @@ impl std::fmt::Display for ResourceKind {
         f.write_str(self.name())
     }
 }
+
+/// The image types a client logo may have (C13). SVG is not among them: it is a document that
+/// can carry script.
+pub const LOGO_MEDIA_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /// Response size caps in bytes, per resource kind (C12).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -99,6 +113,8 @@ pub struct MaxBytes {
     pub status_list_token: usize,
     /// Bitstring Status List credentials: 1 MiB by default.
     pub status_list_credential: usize,
+    /// Client logos (C13): 64 KiB by default.
+    pub client_logo: usize,
 }
 
 impl Default for MaxBytes {
@@ -109,6 +125,7 @@ impl Default for MaxBytes {
             did_document: 64 * 1024,
             status_list_token: 1024 * 1024,
             status_list_credential: 1024 * 1024,
+            client_logo: 64 * 1024,
         }
     }
 }
@@ -122,6 +139,7 @@ impl MaxBytes {
             ResourceKind::DidDocument => self.did_document,
             ResourceKind::StatusListToken => self.status_list_token,
             ResourceKind::StatusListCredential => self.status_list_credential,
+            ResourceKind::ClientLogo => self.client_logo,
         }
     }
 }
@@ -277,6 +295,35 @@ mod tests {
         assert!(bsl.accepts_content_type("application/vc+jwt"));
         assert!(!bsl.accepts_content_type("application/statuslist+jwt"));
         assert!(!bsl.accepts_content_type("application/jwt"));
+    }
+
+    // C13: a logo is a raster image; SVG (script) and anything else are refused.
+    #[test]
+    fn c13_logo_kind_accepts_raster_images_only() {
+        let logo = ResourceKind::ClientLogo;
+        for ok in [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "IMAGE/PNG",
+            "image/png; charset=binary",
+        ] {
+            assert!(logo.accepts_content_type(ok), "{ok}");
+        }
+        for bad in [
+            "image/svg+xml",
+            "image/svg",
+            "text/html",
+            "application/json",
+            "image/x-icon",
+            "image/*",
+            "",
+            "image/png, image/svg+xml",
+        ] {
+            assert!(!logo.accepts_content_type(bad), "{bad:?}");
+        }
+        assert_eq!(MaxBytes::default().client_logo, 64 * 1024);
     }
 
     #[test]

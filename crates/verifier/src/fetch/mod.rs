@@ -1,5 +1,5 @@
 //! The SSRF-safe fetcher: the ONLY way crossauthz reads anything from another domain — CIMD
-//! documents, `jwks_uri`, did:web documents and status lists (DESIGN §6 step 1).
+//! documents, `jwks_uri`, did:web documents, status lists and client logos (DESIGN §6 step 1).
 //!
 //! Rules enforced (CONFORMANCE.md):
 //! - C1: `https` only, refused before any connection; client_id URLs are checked against C1 in
@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use tracing::Instrument;
 use url::Url;
 
-pub use config::{FetcherConfig, MaxBytes, ResourceKind};
+pub use config::{FetcherConfig, LOGO_MEDIA_TYPES, MaxBytes, ResourceKind};
 pub use error::{AddressRefusal, AddressStage, FetchError, FetcherConfigError};
 pub use resolve::check_peer;
 
@@ -392,6 +392,20 @@ impl Fetcher {
             .value
             .downcast::<T>()
             .map_err(|_| FetchError::Invalid("cache entry has an unexpected type".into()))
+    }
+
+    /// The validated value cached for `url`, `kind` and `T`, if it is still fresh. Never fetches.
+    pub async fn cached<T>(&self, url: &str, kind: ResourceKind) -> Option<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+    {
+        let key = Key {
+            url: url.to_owned(),
+            kind,
+            type_id: TypeId::of::<T>(),
+        };
+        let entry = self.inner.cache.get(&key).await?;
+        entry.value.downcast::<T>().ok()
     }
 
     /// Drops every cached entry for `url` (all kinds and types).

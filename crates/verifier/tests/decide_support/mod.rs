@@ -516,12 +516,17 @@ impl Beta {
 
     /// As [`start`](Self::start) with a given fetcher configuration.
     pub async fn start_with(fetcher: FetcherConfig) -> Self {
+        let mut config = VerifierConfig::for_issuer(BETA);
+        config.fetcher = fetcher;
+        Self::start_config(config).await
+    }
+
+    /// As [`start`](Self::start) with a whole configuration (issuer [`BETA`]).
+    pub async fn start_config(config: VerifierConfig) -> Self {
         let db = TestDatabase::postgres().await.unwrap();
         let database = db.connect().await.unwrap();
         let clock = FixedClock::new(now());
         let audit = database.audit_store();
-        let mut config = VerifierConfig::for_issuer(BETA);
-        config.fetcher = fetcher;
         let service = VerifierService::new(
             config,
             database.verifier_store(),

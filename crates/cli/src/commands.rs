@@ -1,0 +1,143 @@
+//! What each subcommand does: parse nothing, decide nothing — call the library and print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use crossauthz_domain::{DevDomain, DevOptions, DomainConfig, ServiceKind};
+
+/// Prints the version (and the help when no command was given).
+pub fn version(with_help: bool) {
+    println!("crossauthz {}", env!("CARGO_PKG_VERSION"));
+    println!("contracts: {}", crossauthz_proto::PACKAGES.join(", "));
+    if with_help {
+        println!();
+        // Printing help only fails if stdout is closed; nothing to report then.
+        let _ = <crate::Cli as clap::CommandFactory>::command().print_help();
+    }
+}
+
+/// The start-dev options.
+pub struct StartDev {
+    pub public_url: url::Url,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub dev_ca: PathBuf,
+    pub admin_token: Option<String>,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn telemetry(
+    service: &str,
+    otlp: Option<String>,
+    json: bool,
+) -> anyhow::Result<crossauthz_telemetry::TelemetryGuard> {
+    crossauthz_telemetry::init(&crossauthz_telemetry::TelemetryConfig {
+        service_name: service.to_owned(),
+        otlp_endpoint: otlp,
+        json_logs: json,
+    })
+    .context("cannot set up logging")
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `crossauthz start-dev`.
+pub fn start_dev(options: StartDev) -> anyhow::Result<()> {
+    let _telemetry = telemetry("crossauthz-dev", None, false)?;
+    runtime()?.block_on(async move {
+        let domain = DevDomain::start(DevOptions {
+            public_url: options.public_url,
+            listen: options.listen,
+            data_dir: options.data_dir,
+            dev_ca_dir: options.dev_ca,
+            admin_token: options.admin_token,
+        })
+        .await?;
+        eprintln!("development CA: {}", domain.ca_path().display());
+        eprintln!("database: SQLite in the data directory; gRPC on loopback:");
+        for (kind, addr) in domain.grpc_addrs() {
+            eprintln!("  {kind:<12} {addr}");
+        }
+        if domain.admin_token_generated() {
+            eprintln!("admin token (shown once): {}", domain.admin_token());
+        }
+        println!("ready {}", domain.base());
+        domain.run_until(stop_signal()).await?;
+        eprintln!("stopped");
+        anyhow::Ok(())
+    })
+}
+
+/// `crossauthz serve <service>`.
+pub fn serve(service: &str, config: Option<&Path>) -> anyhow::Result<()> {
+    let kind: ServiceKind = service.parse()?;
+    let config = DomainConfig::load(config)?;
+    let _telemetry = telemetry(
+        &format!("crossauthz-{kind}"),
+        config.telemetry.otlp_endpoint.clone(),
+        config.telemetry.log_format == crossauthz_domain::config::LogFormat::Json,
+    )?;
+    runtime()?.block_on(crossauthz_domain::serve::serve(kind, config, stop_signal()))?;
+    Ok(())
+}
+
+/// `crossauthz validate-config`.
+pub fn validate_config(config: Option<&Path>, service: Option<&str>) -> anyhow::Result<()> {
+    let kind = service.map(str::parse::<ServiceKind>).transpose()?;
+    let parsed = DomainConfig::load(config)?;
+    if let Some(kind) = kind {
+        parsed.check_for_serve(kind)?;
+    }
+    println!("{}", parsed.summary(kind));
+    println!("configuration OK");
+    Ok(())
+}
+
+/// `crossauthz pki init`.
+pub fn pki_init(dir: &Path, names: &[String]) -> anyhow::Result<()> {
+    let report = crossauthz_domain::pki::init(dir, names)?;
+    println!("CA: {}", report.ca.display());
+    for name in &report.created {
+        println!("created {name}.crt, {name}.key");
+    }
+    for name in &report.kept {
+        println!("kept    {name}.crt, {name}.key");
+    }
+    Ok(())
+}
+
+/// `crossauthz generate-master-key`.
+pub fn generate_master_key() {
+    println!(
+        "{}",
+        crossauthz_issuer::MasterKey::generate_base64url().as_str()
+    );
+}

@@ -1,0 +1,186 @@
+//! Builds each service of a domain from its configuration, its database and channels to the
+//! services it calls: the one wiring shared by `start-dev` (all in one process) and `serve`
+//! (one per process).
+
+use std::sync::Arc;
+
+use axum::Router;
+use crossauthz_core::clock::Clock;
+use crossauthz_gateway::admin_auth::AdminToken;
+use crossauthz_gateway::oauth::login::UserAuthenticator;
+use crossauthz_gateway::oauth::{OAuthParts, OAuthState};
+use crossauthz_gateway::{AppState, GatewayConfig, Upstreams};
+use crossauthz_issuer::IssuerService;
+use crossauthz_proto::issuer::issuer_client::IssuerClient;
+use crossauthz_proto::registry::registry_client::RegistryClient;
+use crossauthz_proto::status_list::status_list_client::StatusListClient;
+use crossauthz_proto::verifier::verifier_client::VerifierClient;
+use crossauthz_registry::RegistryService;
+use crossauthz_status_list::StatusListService;
+use crossauthz_store::{Database, Service};
+use crossauthz_verifier::VerifierService;
+use tonic::service::Routes;
+use tonic::transport::Channel;
+
+use crate::DomainError;
+use crate::config::{DomainConfig, ServiceKind};
+
+/// Channels to the services a service calls (each present when that service is an upstream).
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// The registry.
+    pub registry: Option<Channel>,
+    /// The issuer.
+    pub issuer: Option<Channel>,
+    /// The status-list service.
+    pub status_list: Option<Channel>,
+    /// The verifier.
+    pub verifier: Option<Channel>,
+}
+
+impl Channels {
+    /// The channel to `kind`.
+    pub fn get(&self, kind: ServiceKind) -> Option<&Channel> {
+        match kind {
+            ServiceKind::Registry => self.registry.as_ref(),
+            ServiceKind::Issuer => self.issuer.as_ref(),
+            ServiceKind::StatusList => self.status_list.as_ref(),
+            ServiceKind::Verifier => self.verifier.as_ref(),
+            ServiceKind::Gateway => None,
+        }
+    }
+
+    fn need(&self, of: ServiceKind, kind: ServiceKind) -> Result<Channel, DomainError> {
+        self.get(kind)
+            .cloned()
+            .ok_or_else(|| DomainError::Wiring(format!("{of} needs a channel to {kind}")))
+    }
+
+    /// `(kind, channel)` of every upstream of `of` (for readiness).
+    pub fn upstreams_of(&self, of: ServiceKind) -> Vec<(ServiceKind, Channel)> {
+        of.upstreams()
+            .iter()
+            .filter_map(|k| self.get(*k).map(|c| (*k, c.clone())))
+            .collect()
+    }
+}
+
+/// The store schemas a service owns (besides the shared audit log), migrated at its start.
+pub fn schemas_of(kind: ServiceKind) -> &'static [Service] {
+    match kind {
+        ServiceKind::Registry => &[Service::Registry, Service::Audit],
+        ServiceKind::Issuer => &[Service::Issuer, Service::Audit],
+        ServiceKind::StatusList => &[Service::Status, Service::Audit],
+        ServiceKind::Verifier => &[Service::Verifier, Service::Audit],
+        ServiceKind::Gateway => &[Service::OAuth, Service::Audit],
+    }
+}
+
+/// The gRPC routes of `kind` (not the gateway), with its dependencies.
+pub async fn grpc_routes(
+    kind: ServiceKind,
+    config: &DomainConfig,
+    database: &Database,
+    clock: Arc<dyn Clock>,
+    channels: &Channels,
+) -> Result<Routes, DomainError> {
+    let audit = database.audit_store();
+    let routes = match kind {
+        ServiceKind::StatusList => {
+            let issuer = IssuerClient::new(channels.need(kind, ServiceKind::Issuer)?);
+            let service = StatusListService::new(
+                config.status_list.clone(),
+                database.status_store(),
+                audit,
+                clock,
+                issuer,
+            )
+            .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+            Routes::new(service.grpc_server())
+        }
+        ServiceKind::Issuer => {
+            let master = config
+                .issuer
+                .master_key
+                .load()
+                .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+            let status = StatusListClient::new(channels.need(kind, ServiceKind::StatusList)?);
+            let service = IssuerService::new(
+                config.issuer.clone(),
+                master,
+                database.issuer_store(),
+                audit,
+                clock,
+                status,
+            )
+            .await
+            .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+            Routes::new(service.grpc_server())
+        }
+        ServiceKind::Registry => {
+            let service = RegistryService::new(
+                config.registry.clone(),
+                database.registry_store(),
+                audit,
+                clock,
+                channels.need(kind, ServiceKind::Issuer)?,
+            )
+            .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+            Routes::new(service.grpc_server())
+        }
+        ServiceKind::Verifier => {
+            let service = VerifierService::new(
+                config.verifier.clone(),
+                database.verifier_store(),
+                audit,
+                clock,
+            )
+            .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+            Routes::new(service.grpc_server())
+        }
+        ServiceKind::Gateway => {
+            return Err(DomainError::Wiring(
+                "the gateway serves HTTP, not gRPC".to_owned(),
+            ));
+        }
+    };
+    Ok(routes)
+}
+
+/// The gateway's public router: every route of the domain and its Authorization Server.
+pub fn gateway_router(
+    config: &DomainConfig,
+    admin_token: &str,
+    database: &Database,
+    clock: Arc<dyn Clock>,
+    channels: &Channels,
+    users: Arc<dyn UserAuthenticator>,
+) -> Result<Router, DomainError> {
+    let kind = ServiceKind::Gateway;
+    let admin_token =
+        AdminToken::new(admin_token).map_err(|e| DomainError::Start(kind, e.to_owned()))?;
+    let state = AppState {
+        config: Arc::new(GatewayConfig {
+            public_url: config.public_url.clone(),
+            admin_token,
+        }),
+        upstreams: Upstreams {
+            registry: RegistryClient::new(channels.need(kind, ServiceKind::Registry)?),
+            issuer: IssuerClient::new(channels.need(kind, ServiceKind::Issuer)?),
+            status_list: StatusListClient::new(channels.need(kind, ServiceKind::StatusList)?),
+        },
+    };
+    let oauth = OAuthState::new(
+        &state,
+        OAuthParts {
+            config: config.oauth.clone(),
+            verifier: VerifierClient::new(channels.need(kind, ServiceKind::Verifier)?),
+            store: database.oauth_store(),
+            audit: database.audit_store(),
+            clock,
+            users,
+        },
+    )
+    .map_err(|e| DomainError::Start(kind, e.to_string()))?;
+    Ok(crossauthz_gateway::router_with_oauth(state, oauth))
+}
