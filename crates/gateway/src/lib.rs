@@ -62,7 +62,8 @@ pub fn router_with_oauth(state: AppState, oauth: oauth::OAuthState) -> Router {
 fn build(state: AppState, oauth: Option<oauth::OAuthState>) -> Router {
     // Applied with `Router::layer`, so each request's span knows its route template; its parent
     // is the caller's `traceparent` (e.g. another domain's verifier fetching a document).
-    let trace = crossauthz_telemetry::http::trace_layer("gateway", state.config.public_url.as_str());
+    let trace =
+        crossauthz_telemetry::http::trace_layer("gateway", state.config.public_url.as_str());
     let mut admin = Router::new()
         .merge(routes::admin_agents::admin_routes())
         .merge(routes::admin_credentials::admin_routes());

@@ -2,7 +2,6 @@
 //! [`IssuerError`] to `tonic::Status` in one table ([`to_status`]). Client errors carry the
 //! domain message (written to be safe); internal detail goes to `tracing`, never to the wire.
 
-use crossauthz_telemetry::TracedServer;
 use chrono::{DateTime, Utc};
 use crossauthz_credentials::keys::Algorithm;
 use crossauthz_proto::common::{self, CredentialFormat, CredentialStatus, ListFormat};
@@ -14,6 +13,7 @@ use crossauthz_proto::issuer::{
     SignStatusListRequest, SignedAccessToken, SignedStatusList,
 };
 use crossauthz_store::{EntryState, StoreError};
+use crossauthz_telemetry::TracedServer;
 use tonic::{Request, Response, Status};
 
 use crate::IssuerError;

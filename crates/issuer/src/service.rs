@@ -27,8 +27,8 @@ use crossauthz_credentials::status::sign_status_list_token;
 use crossauthz_credentials::vc_jwt;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_store::{AuditStore, EntryState, IssuerStore, NewAuditEvent};
-use serde_json::{Value, json};
 use crossauthz_telemetry::TracedChannel;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::access_token::{

@@ -3,12 +3,12 @@
 //! table ([`to_status`]). Internal detail (store and upstream failures) goes to `tracing`, never
 //! to the wire.
 
-use crossauthz_telemetry::TracedServer;
 use chrono::{DateTime, Utc};
 use crossauthz_proto::common;
 use crossauthz_proto::registry as pb;
 use crossauthz_proto::registry::registry_server::{Registry, RegistryServer};
 use crossauthz_store::StoreError;
+use crossauthz_telemetry::TracedServer;
 use serde_json::Value;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Response, Status};

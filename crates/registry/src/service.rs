@@ -18,8 +18,8 @@ use crossauthz_store::{
     Agent, AgentCredential, AgentCredentialState, AgentUpdate, AuditStore, DcrClient, NewAgent,
     NewAuditEvent, RegistryStore, StoreError,
 };
-use serde_json::{Value, json};
 use crossauthz_telemetry::TracedChannel;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::agent::{AgentDraft, AgentMetadata, holder_key};

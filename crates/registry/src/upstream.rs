@@ -9,9 +9,9 @@ use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::issuer::{
     ChangeStatusRequest, GetCredentialRequest, IssueCredentialRequest, ListAgentCredentialsRequest,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde_json::{Map, Value};
 use tonic::Code;
-use crossauthz_telemetry::TracedChannel;
 use uuid::Uuid;
 
 use crate::model::{Actor, CredentialFormat, StatusRef};

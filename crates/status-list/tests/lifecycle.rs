@@ -10,8 +10,8 @@ use crossauthz_proto::common::{Actor, CredentialStatus, StatusReference};
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_proto::status_list::{AllocateEntryRequest, GetStatusRequest, SetStatusRequest};
 use crossauthz_store::AuditFilter;
-use tonic::Code;
 use crossauthz_testkit::TracedChannel;
+use tonic::Code;
 use uuid::Uuid;
 
 use CredentialStatus::{Revoked, Suspended, Unspecified, Valid};

@@ -22,10 +22,10 @@ use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_proto::status_list::{
     AllocateEntryRequest, GetPublishedListRequest, PublishedList, SetStatusRequest,
 };
+use crossauthz_testkit::TracedChannel;
 use flate2::read::{GzDecoder, ZlibDecoder};
 use std::io::Read;
 use tonic::Code;
-use crossauthz_testkit::TracedChannel;
 use uuid::Uuid;
 
 async fn allocate(c: &mut StatusListClient<TracedChannel>) -> StatusReference {

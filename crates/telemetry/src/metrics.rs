@@ -12,6 +12,7 @@
 //! | `crossauthz_decisions_total` | `decision` (`allow`/`deny`), `reason` | the verifier, per grant decision |
 //! | `crossauthz_fetch_duration_seconds` | `kind`, `outcome` (`ok` or the fetch error code) | the verifier's fetcher, per remote fetch |
 //! | `crossauthz_fetch_cache_hits_total`, `crossauthz_fetch_cache_misses_total` | `kind` | the verifier's fetcher cache |
+//! | `crossauthz_status_checks_total` | `outcome` (`valid`, `revoked`, `suspended`, `unavailable`, `invalid`) | the verifier, per credential status check |
 //!
 //! Label values must come from bounded sets (grant types the server knows, reason codes, resource
 //! kinds): never a client_id, URL or other request data.
@@ -54,6 +55,7 @@ struct Instruments {
     fetch_duration: Histogram<f64>,
     cache_hits: Counter<u64>,
     cache_misses: Counter<u64>,
+    status_checks: Counter<u64>,
 }
 
 static INSTRUMENTS: LazyLock<Result<Instruments, String>> = LazyLock::new(|| {
@@ -93,6 +95,10 @@ static INSTRUMENTS: LazyLock<Result<Instruments, String>> = LazyLock::new(|| {
         cache_misses: meter
             .u64_counter("crossauthz.fetch.cache_misses")
             .with_description("Fetcher cache lookups that fetched")
+            .build(),
+        status_checks: meter
+            .u64_counter("crossauthz.status_checks")
+            .with_description("Credential status checks of the verifier, by outcome")
             .build(),
         _provider: provider,
     })
@@ -161,6 +167,15 @@ pub fn fetch_cache(kind: &str, hit: bool) {
     }
 }
 
+/// The verifier checked a credential's status: `outcome` is `valid` or why it denied
+/// (`revoked`, `suspended`, `unavailable`, `invalid`).
+pub fn status_checked(outcome: &str) {
+    if let Some(m) = instruments() {
+        m.status_checks
+            .add(1, &[KeyValue::new("outcome", outcome.to_owned())]);
+    }
+}
+
 /// Every metric of the process in the Prometheus text format ([`CONTENT_TYPE`]).
 pub fn render() -> Result<String, MetricsError> {
     let m = INSTRUMENTS
@@ -208,6 +223,7 @@ mod tests {
         fetch_completed("unit-test-kind", "ok", Duration::from_millis(30));
         fetch_cache("unit-test-kind", true);
         fetch_cache("unit-test-kind", false);
+        status_checked("unit_test_outcome");
         let text = render().unwrap();
         assert_eq!(
             line_value(
@@ -261,6 +277,14 @@ mod tests {
             line_value(
                 &text,
                 r#"crossauthz_fetch_cache_misses_total{kind="unit-test-kind"}"#
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"crossauthz_status_checks_total{outcome="unit_test_outcome"}"#
             ),
             Some(1.0),
             "{text}"

@@ -39,7 +39,7 @@ impl InMemoryTelemetry {
 }
 
 /// Installs the capture as the global subscriber (spans and logs at `info`, `debug` for the
-/// crossauthz crates) on first call and returns it; later calls return the same capture.
+/// crossauthz crates and the HTTP trace layer) on first call and returns it; later calls return the same capture.
 /// Fails if another global subscriber was installed first.
 pub fn install() -> Result<&'static InMemoryTelemetry, crate::TelemetryError> {
     static CAPTURE: OnceLock<InMemoryTelemetry> = OnceLock::new();
@@ -50,7 +50,7 @@ pub fn install() -> Result<&'static InMemoryTelemetry, crate::TelemetryError> {
     let provider = provider_with_simple(exporter.clone(), "crossauthz-test");
     let logs = LogBuffer::default();
     tracing_subscriber::registry()
-        .with(EnvFilter::new("info,crossauthz=debug"))
+        .with(EnvFilter::new("info,crossauthz=debug,tower_http=debug"))
         .with(
             tracing_subscriber::fmt::layer()
                 .json()

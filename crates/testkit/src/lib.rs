@@ -11,12 +11,12 @@
 use std::net::SocketAddr;
 
 pub use crossauthz_store::testing::TestDatabase;
+pub use crossauthz_telemetry::{TracedChannel, traced};
 pub use crossauthz_tls::DevCa;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::server::Router;
-pub use crossauthz_telemetry::{TracedChannel, traced};
 use tonic::transport::Endpoint;
+use tonic::transport::server::Router;
 
 /// A gRPC server on loopback, for one test.
 #[derive(Debug)]

@@ -3,7 +3,6 @@
 //! response (`allowed: false` with a `DenyReason`), not a gRPC error. Internal detail goes to
 //! `tracing`, never to the wire.
 
-use crossauthz_telemetry::TracedServer;
 use chrono::{DateTime, Utc};
 use crossauthz_core::strict_json;
 use crossauthz_proto::common;
@@ -15,6 +14,7 @@ use crossauthz_proto::verifier::{
     TrustList,
 };
 use crossauthz_store::{Resource, StoreError, TrustedIssuer};
+use crossauthz_telemetry::TracedServer;
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 

@@ -41,8 +41,8 @@ use crossauthz_core::clock::Clock;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::verifier::verifier_client::VerifierClient;
 use crossauthz_store::{AuditStore, NewAuditEvent, OAuthStore};
-use serde::Deserialize;
 use crossauthz_telemetry::TracedChannel;
+use serde::Deserialize;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::AppState;

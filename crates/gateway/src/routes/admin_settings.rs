@@ -19,9 +19,9 @@ use crossauthz_proto::verifier::{
     GetPoliciesRequest, GetResourcesRequest, GetTrustListRequest, PolicySet, PutPoliciesRequest,
     PutResourcesRequest, PutTrustListRequest, Resource, Resources, TrustList, TrustedIssuer,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use crossauthz_telemetry::TracedChannel;
 
 use crate::problem::Problem;
 

@@ -19,9 +19,9 @@ use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_registry::{RegistryConfig, RegistryService};
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::{AuditFilter, Database};
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{DevCa, GrpcServer, TestDatabase, channel_to};
 use serde_json::{Value, json};
-use crossauthz_testkit::TracedChannel;
 use tonic::transport::Server;
 
 pub const ADMIN_TOKEN: &str = "registry-route-tests-admin-token-0123456789";

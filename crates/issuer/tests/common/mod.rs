@@ -16,9 +16,9 @@ use crossauthz_proto::issuer::{GetPublicKeysRequest, IssueCredentialRequest};
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::{AuditFilter, Database};
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
 use serde_json::{Value, json};
-use crossauthz_testkit::TracedChannel;
 use tonic::transport::Server;
 
 pub const PUBLIC_URL: &str = "https://alpha.localhost";

@@ -10,8 +10,8 @@ use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::Database;
-use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
 use crossauthz_testkit::TracedChannel;
+use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
 use tonic::transport::Server;
 
 /// The public URL the tests publish under.
