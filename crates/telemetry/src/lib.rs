@@ -62,6 +62,13 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
+impl TelemetryGuard {
+    /// True if spans are exported (an OTLP endpoint was configured).
+    pub fn exports_traces(&self) -> bool {
+        self.provider.is_some()
+    }
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
@@ -71,7 +78,9 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the global subscriber described by `config`.
+/// Installs the global subscriber described by `config`. With an OTLP endpoint, call it inside
+/// a Tokio runtime (the gRPC exporter's channel runs on it) and drop the guard before the
+/// runtime, so the last spans are flushed.
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let provider = match &config.otlp_endpoint {
         Some(endpoint) => {
