@@ -69,6 +69,24 @@ async fn stop_signal() {
     }
 }
 
+/// `crossauthz demo`: the narration on stdout; the services' logs on stderr only when `RUST_LOG`
+/// asks for them (the narration is the demo's output).
+pub fn demo(keep: Option<PathBuf>) -> anyhow::Result<()> {
+    let _telemetry = match std::env::var_os("RUST_LOG") {
+        Some(_) => Some(telemetry("crossauthz-demo", None, false)?),
+        None => None,
+    };
+    runtime()?.block_on(async move {
+        let mut narrator = crossauthz_demo::Narrator::new(Box::new(std::io::stdout()));
+        crossauthz_demo::run(
+            crossauthz_demo::DemoOptions { keep_dir: keep },
+            &mut narrator,
+        )
+        .await?;
+        anyhow::Ok(())
+    })
+}
+
 /// `crossauthz start-dev`.
 pub fn start_dev(options: StartDev) -> anyhow::Result<()> {
     // No configuration file in start-dev: `[telemetry]` from CROSSAUTHZ_TELEMETRY__* variables.
