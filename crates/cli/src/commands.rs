@@ -89,8 +89,19 @@ pub fn demo(keep: Option<PathBuf>) -> anyhow::Result<()> {
 
 /// `crossauthz start-dev`.
 pub fn start_dev(options: StartDev) -> anyhow::Result<()> {
-    let _telemetry = telemetry("crossauthz-dev", None, false)?;
-    runtime()?.block_on(async move {
+    // No configuration file in start-dev: `[telemetry]` from CROSSAUTHZ_TELEMETRY__* variables.
+    let settings = crossauthz_domain::config::TelemetrySection::from_environment()?;
+    let runtime = runtime()?;
+    // The OTLP exporter's channel runs on the runtime; the guard drops (flushes) before it.
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry(
+            "crossauthz-dev",
+            settings.otlp_endpoint,
+            settings.log_format == crossauthz_domain::config::LogFormat::Json,
+        )?
+    };
+    runtime.block_on(async move {
         let domain = DevDomain::start(DevOptions {
             public_url: options.public_url,
             listen: options.listen,
@@ -118,12 +129,17 @@ pub fn start_dev(options: StartDev) -> anyhow::Result<()> {
 pub fn serve(service: &str, config: Option<&Path>) -> anyhow::Result<()> {
     let kind: ServiceKind = service.parse()?;
     let config = DomainConfig::load(config)?;
-    let _telemetry = telemetry(
-        &format!("crossauthz-{kind}"),
-        config.telemetry.otlp_endpoint.clone(),
-        config.telemetry.log_format == crossauthz_domain::config::LogFormat::Json,
-    )?;
-    runtime()?.block_on(crossauthz_domain::serve::serve(kind, config, stop_signal()))?;
+    let runtime = runtime()?;
+    // The OTLP exporter's channel runs on the runtime; the guard drops (flushes) before it.
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry(
+            &format!("crossauthz-{kind}"),
+            config.telemetry.otlp_endpoint.clone(),
+            config.telemetry.log_format == crossauthz_domain::config::LogFormat::Json,
+        )?
+    };
+    runtime.block_on(crossauthz_domain::serve::serve(kind, config, stop_signal()))?;
     Ok(())
 }
 

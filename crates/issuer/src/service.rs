@@ -27,8 +27,8 @@ use crossauthz_credentials::status::sign_status_list_token;
 use crossauthz_credentials::vc_jwt;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_store::{AuditStore, EntryState, IssuerStore, NewAuditEvent};
+use crossauthz_telemetry::TracedChannel;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::access_token::{
@@ -194,7 +194,7 @@ impl IssuerService {
         store: Arc<dyn IssuerStore>,
         audit: Arc<dyn AuditStore>,
         clock: Arc<dyn Clock>,
-        status_list: StatusListClient<Channel>,
+        status_list: StatusListClient<TracedChannel>,
     ) -> Result<Self, StartupError> {
         let identity = config.validate()?;
         let now = clock.now();

@@ -374,7 +374,7 @@ impl VerifierService {
         .map_err(|e| e.deny_reason())?;
         trace.credential = Some(CredentialSummary::from(&credential));
         check_holder(&credential, proof).map_err(|e| e.deny_reason())?;
-        check_status(
+        let status = check_status(
             fetcher,
             &credential.status,
             &credential.issuer,
@@ -382,8 +382,12 @@ impl VerifierService {
             now,
             self.inner.config.skew(),
         )
-        .await
-        .map_err(|e| e.deny_reason())?;
+        .await;
+        crossauthz_telemetry::metrics::status_checked(match &status {
+            Ok(()) => "valid",
+            Err(e) => e.outcome(),
+        });
+        status.map_err(|e| e.deny_reason())?;
         Ok(credential)
     }
 
@@ -661,6 +665,10 @@ impl VerifierService {
                 .then(|| input.original_scopes.iter().map(|s| truncate(s)).collect::<Vec<_>>()),
         });
         let recorded = self.inner.audit.append(event).await?;
+        crossauthz_telemetry::metrics::decision(
+            deny.is_none(),
+            deny.as_ref().map_or("granted", |d| d.code),
+        );
         Ok(Decision {
             allowed: deny.is_none(),
             granted_scopes: if deny.is_none() {

@@ -32,6 +32,7 @@ use crossauthz_core::{
 use moka::Expiry;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use std::net::SocketAddr;
+use tracing::Instrument;
 use url::Url;
 
 pub use config::{FetcherConfig, LOGO_MEDIA_TYPES, MaxBytes, ResourceKind};
@@ -242,8 +243,34 @@ impl Fetcher {
         Ok(parsed)
     }
 
-    /// Fetches `url` as `kind`, uncached, with every rule of the module doc enforced.
+    /// Fetches `url` as `kind`, uncached, with every rule of the module doc enforced. The fetch
+    /// runs in a client span whose context goes out as `traceparent` (so the other domain's
+    /// spans join the grant's trace) and is timed in `crossauthz_fetch_duration_seconds`.
     pub async fn fetch(&self, url: &str, kind: ResourceKind) -> Result<Fetched, FetchError> {
+        let span = tracing::info_span!(
+            "fetch",
+            otel.name = %format_args!("GET {}", kind.name()),
+            otel.kind = "client",
+            http.request.method = "GET",
+            url.full = %url,
+            fetch.kind = kind.name(),
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.fetch_in_span(url, kind).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => {
+                span.record("error.type", e.code());
+                e.code()
+            }
+        };
+        crossauthz_telemetry::metrics::fetch_completed(kind.name(), outcome, started.elapsed());
+        result
+    }
+
+    async fn fetch_in_span(&self, url: &str, kind: ResourceKind) -> Result<Fetched, FetchError> {
         let parsed = self.check_url(url, kind)?;
         let total = self.inner.config.total_timeout;
         let result = match tokio::time::timeout(total, self.fetch_checked(parsed, kind)).await {
@@ -262,12 +289,14 @@ impl Fetcher {
             .client
             .get(url.clone())
             .header(ACCEPT, kind.accept())
+            .headers(crossauthz_telemetry::propagation::current_headers())
             .send()
             .await
             .map_err(classify)?;
         // C11: the address actually connected to, before anything of the response is used.
         let peer = check_peer(response.remote_addr(), &inner.peer_policy)?;
         let status = response.status();
+        tracing::Span::current().record("http.response.status_code", status.as_u16());
         if status.is_redirection() {
             return Err(FetchError::Redirect {
                 status: status.as_u16(),
@@ -338,7 +367,11 @@ impl Fetcher {
             kind,
             type_id: TypeId::of::<T>(),
         };
+        // A miss is a lookup that ran the load; a hit is answered from the cache (or by another
+        // caller's load of the same key).
+        let mut loaded = false;
         let load = async {
+            loaded = true;
             let fetched = self.fetch(url, kind).await?;
             let (value, limit) = validate(&fetched).map_err(|reason| {
                 tracing::info!(%url, %kind, %reason, "fetched document refused by its validator");
@@ -353,12 +386,11 @@ impl Fetcher {
                 fresh_for,
             })
         };
-        let entry = self
-            .inner
-            .cache
-            .try_get_with(key, load)
-            .await
-            .map_err(|e: Arc<FetchError>| (*e).clone())?;
+        let entry = self.inner.cache.try_get_with(key, load).await;
+        if loaded || entry.is_ok() {
+            crossauthz_telemetry::metrics::fetch_cache(kind.name(), !loaded);
+        }
+        let entry = entry.map_err(|e: Arc<FetchError>| (*e).clone())?;
         entry
             .value
             .downcast::<T>()
