@@ -69,10 +69,39 @@ async fn stop_signal() {
     }
 }
 
+/// `crossauthz demo`: the narration on stdout; the services' logs on stderr only when `RUST_LOG`
+/// asks for them (the narration is the demo's output).
+pub fn demo(keep: Option<PathBuf>) -> anyhow::Result<()> {
+    let _telemetry = match std::env::var_os("RUST_LOG") {
+        Some(_) => Some(telemetry("crossauthz-demo", None, false)?),
+        None => None,
+    };
+    runtime()?.block_on(async move {
+        let mut narrator = crossauthz_demo::Narrator::new(Box::new(std::io::stdout()));
+        crossauthz_demo::run(
+            crossauthz_demo::DemoOptions { keep_dir: keep },
+            &mut narrator,
+        )
+        .await?;
+        anyhow::Ok(())
+    })
+}
+
 /// `crossauthz start-dev`.
 pub fn start_dev(options: StartDev) -> anyhow::Result<()> {
-    let _telemetry = telemetry("crossauthz-dev", None, false)?;
-    runtime()?.block_on(async move {
+    // No configuration file in start-dev: `[telemetry]` from CROSSAUTHZ_TELEMETRY__* variables.
+    let settings = crossauthz_domain::config::TelemetrySection::from_environment()?;
+    let runtime = runtime()?;
+    // The OTLP exporter's channel runs on the runtime; the guard drops (flushes) before it.
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry(
+            "crossauthz-dev",
+            settings.otlp_endpoint,
+            settings.log_format == crossauthz_domain::config::LogFormat::Json,
+        )?
+    };
+    runtime.block_on(async move {
         let domain = DevDomain::start(DevOptions {
             public_url: options.public_url,
             listen: options.listen,
@@ -100,12 +129,17 @@ pub fn start_dev(options: StartDev) -> anyhow::Result<()> {
 pub fn serve(service: &str, config: Option<&Path>) -> anyhow::Result<()> {
     let kind: ServiceKind = service.parse()?;
     let config = DomainConfig::load(config)?;
-    let _telemetry = telemetry(
-        &format!("crossauthz-{kind}"),
-        config.telemetry.otlp_endpoint.clone(),
-        config.telemetry.log_format == crossauthz_domain::config::LogFormat::Json,
-    )?;
-    runtime()?.block_on(crossauthz_domain::serve::serve(kind, config, stop_signal()))?;
+    let runtime = runtime()?;
+    // The OTLP exporter's channel runs on the runtime; the guard drops (flushes) before it.
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry(
+            &format!("crossauthz-{kind}"),
+            config.telemetry.otlp_endpoint.clone(),
+            config.telemetry.log_format == crossauthz_domain::config::LogFormat::Json,
+        )?
+    };
+    runtime.block_on(crossauthz_domain::serve::serve(kind, config, stop_signal()))?;
     Ok(())
 }
 

@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Print the version and the gRPC contracts this build speaks.
     Version,
+    /// Run two domains on this machine and narrate one agent's cross-domain story, checking
+    /// every step (exits non-zero if any step does not behave as narrated).
+    Demo(DemoArgs),
     /// Run every service of one domain in one process (SQLite, HTTPS with a development CA).
     StartDev(StartDevArgs),
     /// Run one service of a domain for production (PostgreSQL, internal mutual TLS).
@@ -112,6 +115,14 @@ struct StartDevArgs {
 }
 
 #[derive(Debug, Args)]
+struct DemoArgs {
+    /// Keep the domains' data and the development CA in this directory (default: a temporary
+    /// directory, removed at the end).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct ServeArgs {
     /// registry, issuer, status-list, verifier or gateway.
     service: String,
@@ -154,6 +165,7 @@ fn main() -> std::process::ExitCode {
             commands::version(cli.command.is_none());
             Ok(())
         }
+        Some(Command::Demo(a)) => commands::demo(a.keep),
         Some(Command::StartDev(a)) => commands::start_dev(commands::StartDev {
             public_url: a.public_url,
             listen: a.listen,

@@ -21,6 +21,9 @@ pub use cimd::{
 pub use client_id::{ClientIdError, ClientIdUrl, HttpsUrlError, https_url, is_same_url};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use jwk_policy::{JwkPolicyError, JwksError, SigningAlg, check_jwk, check_jwks};
-pub use net::{AllowLoopback, ForbiddenAddress, check_address, forbidden_reason};
+pub use net::{
+    AllowLoopback, ForbiddenAddress, PrivateNetwork, PrivateNetworkError, check_address,
+    check_address_allowing, forbidden_reason,
+};
 pub use profile::{AGENT_AUTHZ_VCT, AgentClaims, AgentType, Clearance, ProfileError};
 pub use scope::{Scope, ScopeError, ScopeSet};

@@ -285,6 +285,101 @@ pub fn check_address(ip: IpAddr, policy: AllowLoopback) -> Result<(), ForbiddenA
     }
 }
 
+/// An operator's explicit exception to C11 for a closed federation: a private network whose
+/// hosts the fetcher may reach, e.g. the shared network of a docker-compose stack where each
+/// domain's gateway has an RFC 1918 address. Only networks entirely inside a private-use range
+/// (RFC 1918: `10/8`, `172.16/12`, `192.168/16`) or the unique-local range (RFC 4193, `fc00::/7`)
+/// qualify; loopback, link-local (cloud metadata), shared address space and every other
+/// special-use range stay forbidden whatever the configuration says, and so do the IPv4-mapped,
+/// -compatible and tunnelled forms of an allowed address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrivateNetwork(ipnet::IpNet);
+
+/// Why a network cannot be a [`PrivateNetwork`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrivateNetworkError {
+    /// Not CIDR notation.
+    #[error("{0:?} is not an IP network in CIDR form (e.g. 172.30.0.0/24)")]
+    Syntax(String),
+    /// Some of its addresses are outside the private-use and unique-local ranges.
+    #[error("{0} is not entirely inside a private-use (RFC 1918) or unique-local (RFC 4193) range")]
+    NotPrivate(ipnet::IpNet),
+}
+
+impl PrivateNetwork {
+    /// Checks that every address of `net` is private-use or unique-local.
+    pub fn new(net: ipnet::IpNet) -> Result<Self, PrivateNetworkError> {
+        let net = net.trunc();
+        // The special-use blocks are aligned, so a CIDR block whose first and last addresses
+        // are both private-use lies inside one of them.
+        let private = |ip: IpAddr| {
+            matches!(
+                forbidden_reason(ip),
+                Some(ForbiddenAddress::SpecialUse(
+                    SpecialUse::Private | SpecialUse::UniqueLocal
+                ))
+            )
+        };
+        if private(net.network()) && private(net.broadcast()) {
+            Ok(Self(net))
+        } else {
+            Err(PrivateNetworkError::NotPrivate(net))
+        }
+    }
+
+    /// True if `ip` (in its plain form) is in this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
+}
+
+impl std::fmt::Display for PrivateNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for PrivateNetwork {
+    type Err = PrivateNetworkError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let net = s
+            .trim()
+            .parse::<ipnet::IpNet>()
+            .map_err(|_| PrivateNetworkError::Syntax(s.to_owned()))?;
+        Self::new(net)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PrivateNetwork {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for PrivateNetwork {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// [`check_address`] with the operator's [`PrivateNetwork`] exceptions: a plain private-use or
+/// unique-local address inside one of `allowed` passes; nothing else changes.
+pub fn check_address_allowing(
+    ip: IpAddr,
+    policy: AllowLoopback,
+    allowed: &[PrivateNetwork],
+) -> Result<(), ForbiddenAddress> {
+    match check_address(ip, policy) {
+        Err(ForbiddenAddress::SpecialUse(SpecialUse::Private | SpecialUse::UniqueLocal))
+            if allowed.iter().any(|n| n.contains(ip)) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// The IP address of a URL whose host is an IP literal (after the URL parser's normalisation of
 /// forms like `2130706433`, `127.1`, `0x7f.1`), or `None` for a domain name.
 pub fn host_ip(url: &Url) -> Option<IpAddr> {

@@ -312,3 +312,75 @@ fn c11_forbidden_reason_messages_name_the_rule() {
     let msg = forbidden_reason(ip("169.254.169.254")).unwrap().to_string();
     assert!(msg.contains("C11") && msg.contains("link-local"), "{msg}");
 }
+
+// C11 stays closed by default; an operator may open exactly one kind of hole: a private-use or
+// unique-local network of a closed federation (e.g. a compose network), named in CIDR form.
+#[test]
+fn c11_private_network_exception_accepts_only_private_use_and_unique_local_networks() {
+    use crossauthz_core::{PrivateNetwork, PrivateNetworkError};
+    for ok in [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "172.30.0.0/24",
+        "192.168.1.0/24",
+        "10.1.2.3/32",
+        "fd00:1234::/64",
+        "fc00::/7",
+    ] {
+        assert!(ok.parse::<PrivateNetwork>().is_ok(), "{ok}");
+    }
+    for refused in [
+        "0.0.0.0/0",
+        "8.0.0.0/7",
+        "10.0.0.0/7",
+        "172.16.0.0/11",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "169.254.169.254/32",
+        "100.64.0.0/10",
+        "192.0.2.0/24",
+        "203.0.113.7/32",
+        "::1/128",
+        "::/0",
+        "fe80::/10",
+        "fec0::/10",
+        "::ffff:10.0.0.0/104",
+    ] {
+        assert!(
+            matches!(
+                refused.parse::<PrivateNetwork>(),
+                Err(PrivateNetworkError::NotPrivate(_))
+            ),
+            "{refused}"
+        );
+    }
+    assert!(matches!(
+        "172.30.0.0".parse::<PrivateNetwork>(),
+        Err(PrivateNetworkError::Syntax(_))
+    ));
+}
+
+#[test]
+fn c11_an_allowed_private_network_admits_its_plain_addresses_and_nothing_else() {
+    use crossauthz_core::{AllowLoopback, PrivateNetwork, check_address_allowing};
+    use std::net::IpAddr;
+    let allowed: Vec<PrivateNetwork> = vec!["172.30.0.0/24".parse().unwrap()];
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert!(check_address_allowing(ip("172.30.0.7"), AllowLoopback::No, &allowed).is_ok());
+    for still_forbidden in [
+        "172.30.1.7",        // another private network
+        "10.0.0.1",          // another private range
+        "::ffff:172.30.0.7", // the mapped form
+        "::172.30.0.7",      // the compatible form
+        "64:ff9b::ac1e:7",   // NAT64 of 172.30.0.7
+        "127.0.0.1",         // loopback without its own exception
+        "169.254.169.254",   // cloud metadata
+    ] {
+        assert!(
+            check_address_allowing(ip(still_forbidden), AllowLoopback::No, &allowed).is_err(),
+            "{still_forbidden}"
+        );
+    }
+    // Without an exception, private-use stays forbidden (C11).
+    assert!(check_address_allowing(ip("172.30.0.7"), AllowLoopback::No, &[]).is_err());
+}

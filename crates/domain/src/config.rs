@@ -322,6 +322,46 @@ pub struct TelemetrySection {
     pub log_format: LogFormat,
 }
 
+impl TelemetrySection {
+    /// `[telemetry]` from the given variables alone (`CROSSAUTHZ_TELEMETRY__OTLP_ENDPOINT`,
+    /// `CROSSAUTHZ_TELEMETRY__LOG_FORMAT`): `start-dev` has no configuration file. Other
+    /// variables are ignored; an unknown `CROSSAUTHZ_TELEMETRY__*` key is refused.
+    pub fn from_env(env: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        #[derive(Deserialize)]
+        struct TelemetryOnly {
+            #[serde(default)]
+            telemetry: TelemetrySection,
+        }
+        let only: TelemetryOnly = with_env(Figment::new(), env).extract()?;
+        Ok(only.telemetry)
+    }
+
+    /// [`Self::from_env`] of the process environment.
+    pub fn from_environment() -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Self::from_env(&env)
+    }
+}
+
+/// `figment` with the settings among `env` merged over it ([`env_key`]'s mapping).
+fn with_env(mut figment: Figment, env: &[(&str, &str)]) -> Figment {
+    let mut overrides = figment::value::Dict::new();
+    for (k, v) in env {
+        if let Some(path) = env_key(k) {
+            // Parsed as the environment provider parses values ("30" is a number).
+            let value = v
+                .parse::<figment::value::Value>()
+                .unwrap_or_else(|_| figment::value::Value::from(v.to_string()));
+            overrides.insert(path, value);
+        }
+    }
+    for (path, value) in overrides {
+        figment = figment.merge(Serialized::global(&path, value));
+    }
+    figment
+}
+
 /// The raw tunables of one service: checked by the service's own configuration type.
 type Tunables = BTreeMap<String, figment::value::Value>;
 
@@ -414,21 +454,7 @@ impl DomainConfig {
 
     /// Reads a configuration from TOML text and the given variables (tests, validate-config).
     pub fn from_toml_and_env(toml: &str, env: &[(&str, &str)]) -> Result<Self, ConfigError> {
-        let mut figment = Figment::new().merge(Toml::string(toml));
-        let mut overrides = figment::value::Dict::new();
-        for (k, v) in env {
-            if let Some(path) = env_key(k) {
-                // Parsed as the environment provider parses values ("30" is a number).
-                let value = v
-                    .parse::<figment::value::Value>()
-                    .unwrap_or_else(|_| figment::value::Value::from(v.to_string()));
-                overrides.insert(path, value);
-            }
-        }
-        for (path, value) in overrides {
-            figment = figment.merge(Serialized::global(&path, value));
-        }
-        Self::from_figment(figment)
+        Self::from_figment(with_env(Figment::new().merge(Toml::string(toml)), env))
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -761,6 +787,28 @@ mod tests {
         assert_eq!(c.registry.public_url.as_str(), "https://alpha.example.com/");
         assert_eq!(c.serve.grpc_listen, "0.0.0.0:7000".parse().unwrap());
         assert_eq!(did_of(&c.public_url), "did:web:alpha.example.com");
+    }
+
+    #[test]
+    fn telemetry_for_start_dev_comes_from_the_environment() {
+        let t = TelemetrySection::from_env(&[
+            (
+                "CROSSAUTHZ_TELEMETRY__OTLP_ENDPOINT",
+                "http://127.0.0.1:4317",
+            ),
+            ("CROSSAUTHZ_TELEMETRY__LOG_FORMAT", "json"),
+            ("CROSSAUTHZ_SERVE__GRPC_LISTEN", "127.0.0.1:7100"),
+        ])
+        .unwrap();
+        assert_eq!(t.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+        assert_eq!(t.log_format, LogFormat::Json);
+        let none = TelemetrySection::from_env(&[]).unwrap();
+        assert_eq!(none.otlp_endpoint, None);
+        assert_eq!(none.log_format, LogFormat::Text);
+        let typo = TelemetrySection::from_env(&[("CROSSAUTHZ_TELEMETRY__OTLP", "x")]).unwrap_err();
+        assert!(typo.to_string().contains("otlp"), "{typo}");
+        let bad = TelemetrySection::from_env(&[("CROSSAUTHZ_TELEMETRY__LOG_FORMAT", "xml")]);
+        assert!(bad.is_err());
     }
 
     #[test]

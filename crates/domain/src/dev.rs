@@ -7,6 +7,9 @@
 //! absent); the verifier trusts that CA for outbound fetches, resolves names under `.localhost`
 //! to loopback (RFC 6761 §6.3) and may fetch from loopback — which is why two instances
 //! sharing a CA directory trust each other. None of these allowances exist in `serve`.
+//!
+//! The public listener also answers `/readyz` and, with the admin bearer token, `/metrics`
+//! (in `serve` both are on the internal ops listener).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crossauthz_core::clock::{Clock, SystemClock};
+use crossauthz_gateway::admin_auth::AdminToken;
 use crossauthz_gateway::oauth::login::{self, DevUser};
 use crossauthz_issuer::MasterKey;
 use crossauthz_issuer::config::MasterKeySource;
@@ -152,9 +156,12 @@ impl DevDomain {
             database.clone(),
             channels.upstreams_of(ServiceKind::Gateway),
         );
+        let metrics_token = AdminToken::new(&admin_token)
+            .map_err(|e| DomainError::Start(ServiceKind::Gateway, e.to_owned()))?;
         let router =
             services::gateway_router(&config, &admin_token, &database, clock, &channels, users)?
-                .merge(ops::readyz_router(readiness));
+                .merge(ops::readyz_router(readiness))
+                .merge(ops::admin_metrics_router(metrics_token));
         let host = options.public_url.host_str().unwrap_or("localhost");
         let cert = ca
             .issue_server(&[host, "localhost", "127.0.0.1"])

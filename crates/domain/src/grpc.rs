@@ -15,14 +15,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crossauthz_telemetry::{TracedChannel, traced};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{
-    Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig,
-};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Status};
 use tonic_health::server::HealthReporter;
 
@@ -239,25 +238,29 @@ pub fn incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// A lazily connecting plaintext channel to a loopback listener (start-dev).
-pub fn loopback_channel(addr: SocketAddr) -> Result<Channel, GrpcError> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5))
-        .connect_lazy())
+/// A lazily connecting plaintext channel to a loopback listener (start-dev); calls carry the
+/// trace context.
+pub fn loopback_channel(addr: SocketAddr) -> Result<TracedChannel, GrpcError> {
+    Ok(traced(
+        Endpoint::from_shared(format!("http://{addr}"))?
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(5))
+            .connect_lazy(),
+    ))
 }
 
 /// A lazily connecting mutual-TLS channel to an internal service at `url` (`https://host:port`),
-/// presenting this service's certificate and verifying the server against the internal CA.
-pub fn internal_channel(url: &url::Url, tls: &InternalTls) -> Result<Channel, GrpcError> {
+/// presenting this service's certificate and verifying the server against the internal CA;
+/// calls carry the trace context.
+pub fn internal_channel(url: &url::Url, tls: &InternalTls) -> Result<TracedChannel, GrpcError> {
     let host = url.host_str().unwrap_or_default().to_owned();
-    Ok(
+    Ok(traced(
         Endpoint::from_shared(url.as_str().trim_end_matches('/').to_owned())?
             .tls_config(tls.client(&host))?
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(5))
             .connect_lazy(),
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Ops endpoints: `/healthz` (the process serves), `/readyz` (its database and every upstream
-//! service answer — an orchestrator sends traffic only then), on the ops listener in `serve`
-//! mode and on the public listener in `start-dev`.
+//! service answer — an orchestrator sends traffic only then) and `/metrics` (Prometheus text,
+//! [`crossauthz_telemetry::metrics`]), on the ops listener in `serve` mode and on the public
+//! listener in `start-dev` — where `/metrics` needs the domain's admin bearer token, since that
+//! listener is the public one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +12,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use crossauthz_gateway::admin_auth::{AdminToken, require_admin};
 use crossauthz_store::Database;
+use crossauthz_telemetry::TracedChannel;
 use serde_json::json;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -31,12 +34,12 @@ pub struct Readiness {
 #[derive(Debug)]
 struct ReadinessInner {
     database: Database,
-    upstreams: Vec<(ServiceKind, Channel)>,
+    upstreams: Vec<(ServiceKind, TracedChannel)>,
 }
 
 impl Readiness {
     /// Readiness of a service on `database` calling `upstreams`.
-    pub fn new(database: Database, upstreams: Vec<(ServiceKind, Channel)>) -> Self {
+    pub fn new(database: Database, upstreams: Vec<(ServiceKind, TracedChannel)>) -> Self {
         Self {
             inner: Arc::new(ReadinessInner {
                 database,
@@ -63,9 +66,10 @@ impl Readiness {
 }
 
 /// Asks an upstream's `grpc.health.v1.Health` whether its service is serving.
-async fn upstream_serving(kind: ServiceKind, channel: Channel) -> Result<(), String> {
+async fn upstream_serving(kind: ServiceKind, channel: TracedChannel) -> Result<(), String> {
     let service = kind.grpc_service_name().unwrap_or_default().to_owned();
-    let mut client = HealthClient::new(channel);
+    // The probe is not part of any request: the untraced channel, so probes start no traces.
+    let mut client = HealthClient::new(channel.channel().clone());
     let call = client.check(HealthCheckRequest { service });
     match tokio::time::timeout(CHECK_TIMEOUT, call).await {
         Ok(Ok(answer)) if answer.get_ref().status == ServingStatus::Serving as i32 => Ok(()),
@@ -75,9 +79,20 @@ async fn upstream_serving(kind: ServiceKind, channel: Channel) -> Result<(), Str
     }
 }
 
-/// `/healthz` and `/readyz` (the ops listener).
+/// `/healthz`, `/readyz` and `/metrics` (the ops listener, internal: no authentication).
 pub fn router(readiness: Readiness) -> Router {
-    readyz_router(readiness).route("/healthz", get(healthz))
+    readyz_router(readiness)
+        .route("/healthz", get(healthz))
+        .merge(crossauthz_telemetry::metrics::router())
+}
+
+/// `/metrics` behind the admin bearer token (start-dev, where it is on the public listener): 401
+/// without it, like the admin API.
+pub fn admin_metrics_router(admin_token: AdminToken) -> Router {
+    crossauthz_telemetry::metrics::router().layer(axum::middleware::from_fn_with_state(
+        admin_token,
+        require_admin,
+    ))
 }
 
 /// `/readyz` alone (merged into the gateway's router, which answers `/healthz` itself).

@@ -21,32 +21,33 @@ use crossauthz_proto::verifier::verifier_client::VerifierClient;
 use crossauthz_registry::RegistryService;
 use crossauthz_status_list::StatusListService;
 use crossauthz_store::{Database, Service};
+use crossauthz_telemetry::TracedChannel;
 use crossauthz_verifier::VerifierService;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
-use tonic::transport::Channel;
 
 use crate::DomainError;
 use crate::config::{DomainConfig, ServiceKind};
 
 /// Channels to the services a service calls (each present when that service is an upstream).
+/// Every call through them carries the caller's trace context.
 #[derive(Debug, Clone, Default)]
 pub struct Channels {
     /// The registry.
-    pub registry: Option<Channel>,
+    pub registry: Option<TracedChannel>,
     /// The issuer.
-    pub issuer: Option<Channel>,
+    pub issuer: Option<TracedChannel>,
     /// The status-list service.
-    pub status_list: Option<Channel>,
+    pub status_list: Option<TracedChannel>,
     /// The verifier.
-    pub verifier: Option<Channel>,
+    pub verifier: Option<TracedChannel>,
     /// The monitor.
-    pub monitor: Option<Channel>,
+    pub monitor: Option<TracedChannel>,
 }
 
 impl Channels {
     /// The channel to `kind`.
-    pub fn get(&self, kind: ServiceKind) -> Option<&Channel> {
+    pub fn get(&self, kind: ServiceKind) -> Option<&TracedChannel> {
         match kind {
             ServiceKind::Registry => self.registry.as_ref(),
             ServiceKind::Issuer => self.issuer.as_ref(),
@@ -57,14 +58,14 @@ impl Channels {
         }
     }
 
-    fn need(&self, of: ServiceKind, kind: ServiceKind) -> Result<Channel, DomainError> {
+    fn need(&self, of: ServiceKind, kind: ServiceKind) -> Result<TracedChannel, DomainError> {
         self.get(kind)
             .cloned()
             .ok_or_else(|| DomainError::Wiring(format!("{of} needs a channel to {kind}")))
     }
 
     /// Stores the channel to `kind`.
-    pub fn set(&mut self, kind: ServiceKind, channel: Channel) {
+    pub fn set(&mut self, kind: ServiceKind, channel: TracedChannel) {
         match kind {
             ServiceKind::Registry => self.registry = Some(channel),
             ServiceKind::Issuer => self.issuer = Some(channel),
@@ -76,7 +77,7 @@ impl Channels {
     }
 
     /// `(kind, channel)` of every upstream of `of` (for readiness).
-    pub fn upstreams_of(&self, of: ServiceKind) -> Vec<(ServiceKind, Channel)> {
+    pub fn upstreams_of(&self, of: ServiceKind) -> Vec<(ServiceKind, TracedChannel)> {
         of.upstreams()
             .iter()
             .filter_map(|k| self.get(*k).map(|c| (*k, c.clone())))

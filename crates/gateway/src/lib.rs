@@ -18,7 +18,7 @@ use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::monitor::monitor_client::MonitorClient;
 use crossauthz_proto::registry::registry_client::RegistryClient;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
-use tonic::transport::Channel;
+use crossauthz_telemetry::TracedChannel;
 
 /// What a gateway needs to know about its domain.
 #[derive(Clone, Debug)]
@@ -33,11 +33,11 @@ pub struct GatewayConfig {
 #[derive(Clone, Debug)]
 pub struct Upstreams {
     /// The registry service.
-    pub registry: RegistryClient<Channel>,
+    pub registry: RegistryClient<TracedChannel>,
     /// The issuer service.
-    pub issuer: IssuerClient<Channel>,
+    pub issuer: IssuerClient<TracedChannel>,
     /// The status-list service.
-    pub status_list: StatusListClient<Channel>,
+    pub status_list: StatusListClient<TracedChannel>,
 }
 
 /// Shared state of every handler.
@@ -65,7 +65,7 @@ pub fn router_with_oauth(state: AppState, oauth: oauth::OAuthState) -> Router {
 pub fn router_with_oauth_and_monitor(
     state: AppState,
     oauth: oauth::OAuthState,
-    monitor: MonitorClient<Channel>,
+    monitor: MonitorClient<TracedChannel>,
 ) -> Router {
     build(state, Some(oauth), Some(monitor))
 }
@@ -73,8 +73,12 @@ pub fn router_with_oauth_and_monitor(
 fn build(
     state: AppState,
     oauth: Option<oauth::OAuthState>,
-    monitor: Option<MonitorClient<Channel>>,
+    monitor: Option<MonitorClient<TracedChannel>>,
 ) -> Router {
+    // Applied with `Router::layer`, so each request's span knows its route template; its parent
+    // is the caller's `traceparent` (e.g. another domain's verifier fetching a document).
+    let trace =
+        crossauthz_telemetry::http::trace_layer("gateway", state.config.public_url.as_str());
     let mut admin = Router::new()
         .merge(routes::admin_agents::admin_routes())
         .merge(routes::admin_credentials::admin_routes());
@@ -102,5 +106,5 @@ fn build(
         .nest("/admin/v1", admin)
         .with_state(state)
         .merge(oauth.map(oauth::routes).unwrap_or_default())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(trace)
 }

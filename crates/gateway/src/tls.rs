@@ -19,6 +19,9 @@ use tokio_rustls::server::TlsStream;
 
 /// How long shutdown waits for in-flight connections before closing them.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a client may take to complete the TLS handshake: a connection that never sends its
+/// ClientHello must not hold a task and a file descriptor forever.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves `router` on `listener` with TLS until `shutdown` completes; in-flight connections are
 /// drained (up to ten seconds).
@@ -63,11 +66,12 @@ pub async fn serve_tls(
         let acceptor = acceptor.clone();
         let conn_tx = conn_tx.clone();
         tokio::spawn(async move {
-            match acceptor.accept(stream).await {
-                Ok(s) => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => {
                     let _ = conn_tx.send((s, peer));
                 }
-                Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
     }

@@ -51,3 +51,41 @@ async fn serves_https_with_the_test_ca_and_stops_on_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+// A client that connects and never says ClientHello is dropped after the handshake timeout,
+// while the server keeps serving others. The clock is paused: the timeout elapses as soon as
+// nothing else is runnable.
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_never_completes_the_handshake_is_closed() {
+    use tokio::io::AsyncReadExt;
+    let ca = DevCa::generate("test CA").unwrap();
+    let cert = ca.issue_server(&["alpha.localhost"]).unwrap();
+    let tls = server_config(&cert.chain_pem, &cert.key_pem).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let router = Router::new().route("/healthz", get(|| async { "ok" }));
+    let server = tokio::spawn(crossauthz_gateway::tls::serve_tls(
+        listener,
+        tls,
+        router,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut buf = [0u8; 16];
+    // EOF (or a reset): the server gave up on this connection.
+    let read = tokio::time::timeout(
+        crossauthz_gateway::tls::HANDSHAKE_TIMEOUT * 3,
+        silent.read(&mut buf),
+    )
+    .await
+    .expect("the server still holds the silent connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= crossauthz_gateway::tls::HANDSHAKE_TIMEOUT);
+
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

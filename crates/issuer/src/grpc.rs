@@ -14,6 +14,7 @@ use crossauthz_proto::issuer::{
     SignedStatusList,
 };
 use crossauthz_store::{EntryState, StoreError};
+use crossauthz_telemetry::TracedServer;
 use tonic::{Request, Response, Status};
 
 use crate::IssuerError;
@@ -149,9 +150,11 @@ fn key_info(k: KeyView) -> KeyInfo {
 }
 
 impl IssuerService {
-    /// The tonic server of `crossauthz.issuer.v1.Issuer`.
-    pub fn grpc_server(self) -> IssuerServer<Self> {
-        IssuerServer::new(self)
+    /// The tonic server of `crossauthz.issuer.v1.Issuer`, each request in a server span whose
+    /// parent is the caller's trace context (`service` = `issuer`, `domain` = the public URL).
+    pub fn grpc_server(self) -> TracedServer<IssuerServer<Self>> {
+        let domain = self.identity().base_url.clone();
+        TracedServer::new(IssuerServer::new(self), "issuer", &domain)
     }
 }
 

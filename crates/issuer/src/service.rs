@@ -30,8 +30,8 @@ use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_store::{
     AuditCheckpoint, AuditFilter, AuditStore, EntryState, IssuerStore, NewAuditEvent,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::access_token::{
@@ -197,7 +197,7 @@ impl IssuerService {
         store: Arc<dyn IssuerStore>,
         audit: Arc<dyn AuditStore>,
         clock: Arc<dyn Clock>,
-        status_list: StatusListClient<Channel>,
+        status_list: StatusListClient<TracedChannel>,
     ) -> Result<Self, StartupError> {
         let identity = config.validate()?;
         let now = clock.now();

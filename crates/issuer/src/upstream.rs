@@ -6,7 +6,7 @@ use crossauthz_proto::common::{self, CredentialStatus};
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_proto::status_list::{AllocateEntryRequest, GetStatusRequest, SetStatusRequest};
 use crossauthz_store::EntryState;
-use tonic::transport::Channel;
+use crossauthz_telemetry::TracedChannel;
 use uuid::Uuid;
 
 use crate::IssuerError;
@@ -15,7 +15,7 @@ use crate::issue::{Actor, StatusRef};
 /// A client of the domain's status-list service.
 #[derive(Debug, Clone)]
 pub struct StatusListUpstream {
-    client: StatusListClient<Channel>,
+    client: StatusListClient<TracedChannel>,
     status_prefix: String,
 }
 
@@ -57,7 +57,7 @@ fn wire_state(state: EntryState) -> CredentialStatus {
 impl StatusListUpstream {
     /// Wraps a client. `status_prefix` is `<public_url>/status/`: every list URL the service
     /// hands out must start with it.
-    pub fn new(client: StatusListClient<Channel>, status_prefix: impl Into<String>) -> Self {
+    pub fn new(client: StatusListClient<TracedChannel>, status_prefix: impl Into<String>) -> Self {
         Self {
             client,
             status_prefix: status_prefix.into(),

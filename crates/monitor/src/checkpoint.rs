@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crossauthz_proto::issuer::SignAuditCheckpointRequest;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_store::{AuditCheckpoint, AuditFilter, AuditStore, ChainBreak, ChainStatus};
-use tonic::transport::Channel;
+use crossauthz_telemetry::TracedChannel;
 
 use crate::MonitorError;
 
@@ -23,7 +23,7 @@ use crate::MonitorError;
 #[derive(Debug, Clone)]
 pub struct Checkpointer {
     audit: Arc<dyn AuditStore>,
-    issuer: IssuerClient<Channel>,
+    issuer: IssuerClient<TracedChannel>,
 }
 
 /// What [`Checkpointer::checkpoint`] did.
@@ -37,7 +37,7 @@ pub enum CheckpointOutcome {
 
 impl Checkpointer {
     /// A checkpointer over `audit`, signing through `issuer`.
-    pub fn new(audit: Arc<dyn AuditStore>, issuer: IssuerClient<Channel>) -> Self {
+    pub fn new(audit: Arc<dyn AuditStore>, issuer: IssuerClient<TracedChannel>) -> Self {
         Self { audit, issuer }
     }
 

@@ -24,11 +24,11 @@ use crossauthz_store::{
     Alert, AlertCategory, AlertFilter, AuditEvent, AuditFilter, AuditStore, KnownCredential,
     MonitorStore, NewAlert, NewAuditEvent, Severity,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::MonitorError;
@@ -148,8 +148,8 @@ struct Inner {
     store: Arc<dyn MonitorStore>,
     audit: Arc<dyn AuditStore>,
     clock: Arc<dyn Clock>,
-    issuer: Option<IssuerClient<Channel>>,
-    verifier: Option<VerifierClient<Channel>>,
+    issuer: Option<IssuerClient<TracedChannel>>,
+    verifier: Option<VerifierClient<TracedChannel>>,
     webhook: Option<Webhook>,
     state: Mutex<State>,
     metrics: crate::metrics::Metrics,
@@ -188,8 +188,8 @@ impl Monitor {
         store: Arc<dyn MonitorStore>,
         audit: Arc<dyn AuditStore>,
         clock: Arc<dyn Clock>,
-        issuer: Option<IssuerClient<Channel>>,
-        verifier: Option<VerifierClient<Channel>>,
+        issuer: Option<IssuerClient<TracedChannel>>,
+        verifier: Option<VerifierClient<TracedChannel>>,
     ) -> Result<Self, MonitorError> {
         let webhook = config
             .webhook

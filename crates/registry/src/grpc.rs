@@ -8,6 +8,7 @@ use crossauthz_proto::common;
 use crossauthz_proto::registry as pb;
 use crossauthz_proto::registry::registry_server::{Registry, RegistryServer};
 use crossauthz_store::StoreError;
+use crossauthz_telemetry::TracedServer;
 use serde_json::Value;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Response, Status};
@@ -181,9 +182,11 @@ fn opt(s: Option<String>) -> Option<String> {
 }
 
 impl RegistryService {
-    /// The tonic server of this service.
-    pub fn grpc_server(self) -> RegistryServer<Self> {
-        RegistryServer::new(self)
+    /// The tonic server of this service, each request in a server span whose parent is the
+    /// caller's trace context (`service` = `registry`, `domain` = the public URL).
+    pub fn grpc_server(self) -> TracedServer<RegistryServer<Self>> {
+        let domain = self.config().public_url.clone();
+        TracedServer::new(RegistryServer::new(self), "registry", domain.as_str())
     }
 }
 

@@ -18,8 +18,8 @@ use crossauthz_store::{
     Agent, AgentCredential, AgentCredentialState, AgentUpdate, AuditStore, DcrClient, NewAgent,
     NewAuditEvent, RegistryStore, StoreError,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::agent::{AgentDraft, AgentMetadata, holder_key};
@@ -111,7 +111,7 @@ impl RegistryService {
         store: Arc<dyn RegistryStore>,
         audit: Arc<dyn AuditStore>,
         clock: Arc<dyn Clock>,
-        issuer: Channel,
+        issuer: TracedChannel,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {

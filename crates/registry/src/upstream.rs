@@ -9,9 +9,9 @@ use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::issuer::{
     ChangeStatusRequest, GetCredentialRequest, IssueCredentialRequest, ListAgentCredentialsRequest,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde_json::{Map, Value};
 use tonic::Code;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::model::{Actor, CredentialFormat, StatusRef};
@@ -141,12 +141,12 @@ fn wire_format(f: CredentialFormat) -> common::CredentialFormat {
 /// A gRPC client of the domain's issuer.
 #[derive(Debug, Clone)]
 pub struct IssuerApi {
-    client: IssuerClient<Channel>,
+    client: IssuerClient<TracedChannel>,
 }
 
 impl IssuerApi {
     /// Wraps a connected (or lazily connecting) channel to the issuer.
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: TracedChannel) -> Self {
         Self {
             client: IssuerClient::new(channel),
         }

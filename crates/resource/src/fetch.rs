@@ -88,6 +88,8 @@ fn is_json(content_type: &str) -> bool {
 
 /// GETs `url` and returns its body as a JSON object, enforcing https, status 200, a JSON media
 /// type and [`MAX_DOCUMENT_BYTES`] (checked while streaming, not only from `Content-Length`).
+/// The request carries the current trace context (`traceparent`), so the Authorization Server's
+/// spans join the trace of the request that needed its keys.
 pub async fn get_json(client: &reqwest::Client, url: &Url) -> Result<Value, FetchError> {
     if url.scheme() != "https" {
         return Err(FetchError::NotHttps);
@@ -95,6 +97,7 @@ pub async fn get_json(client: &reqwest::Client, url: &Url) -> Result<Value, Fetc
     let mut response = client
         .get(url.clone())
         .header(ACCEPT, "application/json")
+        .headers(crossauthz_telemetry::propagation::current_headers())
         .send()
         .await
         .map_err(|e| FetchError::Transport(e.without_url().to_string()))?;

@@ -23,8 +23,9 @@ use crossauthz_proto::status_list::{
 use crossauthz_status_list::publish::{render_payload, states_of};
 use crossauthz_status_list::{PublishedFormat, StatusListConfig, StatusListService};
 use crossauthz_store::{Database, PoolSettings};
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 const PUBLIC_URL: &str = "https://alpha.localhost";
 
@@ -49,7 +50,7 @@ async fn serve_nodelay(
 }
 
 async fn allocate_many(
-    client: &StatusListClient<Channel>,
+    client: &StatusListClient<TracedChannel>,
     total: usize,
     in_flight: usize,
 ) -> Duration {

@@ -22,13 +22,14 @@ pub mod model;
 pub mod publish;
 mod signer;
 
+use crossauthz_telemetry::TracedServer;
 use std::sync::Arc;
 
 use crossauthz_core::clock::Clock;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::status_list::status_list_server::StatusListServer;
 use crossauthz_store::{AuditStore, StatusStore};
-use tonic::transport::Channel;
+use crossauthz_telemetry::TracedChannel;
 
 pub use allocator::LIST_BITS;
 pub use config::{ConfigError, StatusListConfig};
@@ -55,7 +56,7 @@ struct Inner {
     audit: Arc<dyn AuditStore>,
     clock: Arc<dyn Clock>,
     /// Signs the rendered lists (`Issuer/SignStatusList`).
-    issuer: IssuerClient<Channel>,
+    issuer: IssuerClient<TracedChannel>,
     /// The list allocations go to; its lock serialises rollovers.
     open: tokio::sync::Mutex<Option<Arc<allocator::OpenList>>>,
     cache: publish::PublishCache,
@@ -77,7 +78,7 @@ impl StatusListService {
         store: Arc<dyn StatusStore>,
         audit: Arc<dyn AuditStore>,
         clock: Arc<dyn Clock>,
-        issuer: IssuerClient<Channel>,
+        issuer: IssuerClient<TracedChannel>,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let base_url = config.base_url()?;
@@ -100,8 +101,11 @@ impl StatusListService {
         &self.inner.config
     }
 
-    /// The tonic server of `crossauthz.status_list.v1.StatusList`.
-    pub fn grpc_server(self) -> StatusListServer<Self> {
-        StatusListServer::new(self)
+    /// The tonic server of `crossauthz.status_list.v1.StatusList`, each request in a server span
+    /// whose parent is the caller's trace context (`service` = `status-list`, `domain` = the
+    /// public URL).
+    pub fn grpc_server(self) -> TracedServer<StatusListServer<Self>> {
+        let domain = self.inner.base_url.clone();
+        TracedServer::new(StatusListServer::new(self), "status-list", &domain)
     }
 }

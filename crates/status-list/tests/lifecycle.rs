@@ -10,13 +10,13 @@ use crossauthz_proto::common::{Actor, CredentialStatus, StatusReference};
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_proto::status_list::{AllocateEntryRequest, GetStatusRequest, SetStatusRequest};
 use crossauthz_store::AuditFilter;
+use crossauthz_testkit::TracedChannel;
 use tonic::Code;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use CredentialStatus::{Revoked, Suspended, Unspecified, Valid};
 
-async fn allocate(c: &mut StatusListClient<Channel>, cred: Uuid) -> StatusReference {
+async fn allocate(c: &mut StatusListClient<TracedChannel>, cred: Uuid) -> StatusReference {
     c.allocate_entry(AllocateEntryRequest {
         credential_id: cred.to_string(),
     })
@@ -26,7 +26,7 @@ async fn allocate(c: &mut StatusListClient<Channel>, cred: Uuid) -> StatusRefere
 }
 
 async fn set(
-    c: &mut StatusListClient<Channel>,
+    c: &mut StatusListClient<TracedChannel>,
     r: &StatusReference,
     to: CredentialStatus,
 ) -> Result<CredentialStatus, tonic::Status> {
@@ -47,7 +47,7 @@ async fn set(
     })
 }
 
-async fn get(c: &mut StatusListClient<Channel>, r: &StatusReference) -> CredentialStatus {
+async fn get(c: &mut StatusListClient<TracedChannel>, r: &StatusReference) -> CredentialStatus {
     let e = c
         .get_status(GetStatusRequest {
             list_id: r.list_id.clone(),

@@ -22,13 +22,13 @@ use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_proto::status_list::{
     AllocateEntryRequest, GetPublishedListRequest, PublishedList, SetStatusRequest,
 };
+use crossauthz_testkit::TracedChannel;
 use flate2::read::{GzDecoder, ZlibDecoder};
 use std::io::Read;
 use tonic::Code;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-async fn allocate(c: &mut StatusListClient<Channel>) -> StatusReference {
+async fn allocate(c: &mut StatusListClient<TracedChannel>) -> StatusReference {
     c.allocate_entry(AllocateEntryRequest {
         credential_id: Uuid::new_v4().to_string(),
     })
@@ -37,7 +37,7 @@ async fn allocate(c: &mut StatusListClient<Channel>) -> StatusReference {
     .into_inner()
 }
 
-async fn set(c: &mut StatusListClient<Channel>, r: &StatusReference, to: CredentialStatus) {
+async fn set(c: &mut StatusListClient<TracedChannel>, r: &StatusReference, to: CredentialStatus) {
     c.set_status(SetStatusRequest {
         list_id: r.list_id.clone(),
         index: r.index,
@@ -49,7 +49,7 @@ async fn set(c: &mut StatusListClient<Channel>, r: &StatusReference, to: Credent
 }
 
 async fn published(
-    c: &mut StatusListClient<Channel>,
+    c: &mut StatusListClient<TracedChannel>,
     list_id: &str,
     format: ListFormat,
     purpose: &str,

@@ -1,10 +1,31 @@
-//! Tracing, OpenTelemetry export and log set-up shared by every crossauthz service.
+//! Tracing, OpenTelemetry export, trace-context propagation and metrics shared by every
+//! crossauthz service.
 //!
-//! One call, [`init`], installs the global subscriber: structured logs to stderr, filtered by
-//! `RUST_LOG` (default `info`), and — when an OTLP endpoint is configured — spans exported over
-//! OTLP/gRPC. Logs never carry keys, assertions or tokens: that is a rule for the call sites, and
-//! the services only ever log identifiers (client_id, credential id, kid, jti hash).
+//! - [`init`] installs the global subscriber: structured logs to stderr, filtered by `RUST_LOG`
+//!   (default `info`), and — when an OTLP endpoint is configured — spans exported over OTLP/gRPC.
+//! - [`propagation`]: W3C trace context (`traceparent`/`tracestate`) in and out of header maps.
+//! - [`grpc`]: the traced gRPC server wrapper ([`grpc::TracedServer`]) every service's
+//!   `grpc_server()` returns, and the traced client channel ([`grpc::TracedChannel`], made with
+//!   [`grpc::traced`]) every service's gRPC clients use.
+//! - [`http`]: the HTTP edge's trace layer (the parent comes from the request's headers).
+//! - [`metrics`]: grants, denials by reason, fetch latency and cache hits, served at `/metrics`
+//!   in the Prometheus text format ([`metrics::router`]).
+//!
+//! So one grant is one trace: the gateway's request span, the verifier's gRPC span, the remote
+//! domain's gateway spans (the verifier's fetches carry `traceparent`), that domain's gRPC spans,
+//! and the local issuer's. Server spans name the crossauthz `service` and its `domain` (public
+//! URL). Logs and span fields never carry keys, assertions or tokens: that is a rule for the call
+//! sites, and the services only ever log identifiers (client_id, credential id, kid, jti hash).
 #![forbid(unsafe_code)]
+
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod propagation;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use grpc::{GrpcTraceLayer, TracedChannel, TracedServer, traced};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -41,6 +62,13 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
+impl TelemetryGuard {
+    /// True if spans are exported (an OTLP endpoint was configured).
+    pub fn exports_traces(&self) -> bool {
+        self.provider.is_some()
+    }
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
@@ -50,7 +78,9 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the global subscriber described by `config`.
+/// Installs the global subscriber described by `config`. With an OTLP endpoint, call it inside
+/// a Tokio runtime (the gRPC exporter's channel runs on it) and drop the guard before the
+/// runtime, so the last spans are flushed.
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let provider = match &config.otlp_endpoint {
         Some(endpoint) => {
@@ -73,6 +103,12 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
             .with_writer(std::io::stderr)
             .boxed()
     };
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    if let Some(provider) = &provider {
+        opentelemetry::global::set_tracer_provider(provider.clone());
+    }
     let otel = provider
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(config.service_name.clone())));

@@ -2,7 +2,8 @@
 //!
 //! - [`TestDatabase`]: a fresh PostgreSQL database per test (or a SQLite file), dropped afterwards.
 //! - [`GrpcServer`]: serves a tonic router on `127.0.0.1:0` over real loopback TCP and hands back a
-//!   connected [`Channel`]; dropping or [`GrpcServer::stop`]ping it shuts the server down, which is
+//!   lazily connecting [`TracedChannel`] (the channel type every service's clients use; calls
+//!   carry the trace context); dropping or [`GrpcServer::stop`]ping it shuts the server down, which is
 //!   how tests kill a service mid-way and start it again.
 //! - [`DevCa`]: the test CA (re-exported from `crossauthz-tls`).
 #![forbid(unsafe_code)]
@@ -10,11 +11,12 @@
 use std::net::SocketAddr;
 
 pub use crossauthz_store::testing::TestDatabase;
+pub use crossauthz_telemetry::{TracedChannel, traced};
 pub use crossauthz_tls::DevCa;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::transport::Endpoint;
 use tonic::transport::server::Router;
-use tonic::transport::{Channel, Endpoint};
 
 /// A gRPC server on loopback, for one test.
 #[derive(Debug)]
@@ -58,7 +60,7 @@ impl GrpcServer {
     }
 
     /// A channel to the server (connects lazily, so a stopped server shows as UNAVAILABLE).
-    pub fn channel(&self) -> Channel {
+    pub fn channel(&self) -> TracedChannel {
         channel_to(self.addr)
     }
 
@@ -85,11 +87,11 @@ impl Drop for GrpcServer {
     }
 }
 
-/// A lazily connecting channel to a loopback gRPC server.
-pub fn channel_to(addr: SocketAddr) -> Channel {
+/// A lazily connecting, traced channel to a loopback gRPC server.
+pub fn channel_to(addr: SocketAddr) -> TracedChannel {
     // The URI is built from a SocketAddr, so it always parses.
     match Endpoint::from_shared(format!("http://{addr}")) {
-        Ok(endpoint) => endpoint.connect_lazy(),
+        Ok(endpoint) => traced(endpoint.connect_lazy()),
         Err(e) => unreachable!("a socket address is a valid URI: {e}"),
     }
 }

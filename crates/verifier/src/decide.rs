@@ -377,7 +377,7 @@ impl VerifierService {
         .map_err(|e| e.deny_reason())?;
         trace.credential = Some(CredentialSummary::from(&credential));
         check_holder(&credential, proof).map_err(|e| e.deny_reason())?;
-        check_status(
+        let status = check_status(
             fetcher,
             &credential.status,
             &credential.issuer,
@@ -385,8 +385,12 @@ impl VerifierService {
             now,
             self.inner.config.skew(),
         )
-        .await
-        .map_err(|e| e.deny_reason())?;
+        .await;
+        crossauthz_telemetry::metrics::status_checked(match &status {
+            Ok(()) => "valid",
+            Err(e) => e.outcome(),
+        });
+        status.map_err(|e| e.deny_reason())?;
         Ok(credential)
     }
 
@@ -674,6 +678,10 @@ impl VerifierService {
                 .map(|c| crossauthz_core::profile::monitoring_view(&c.claims_json)),
         });
         let recorded = self.inner.audit.append(event).await?;
+        crossauthz_telemetry::metrics::decision(
+            deny.is_none(),
+            deny.as_ref().map_or("granted", |d| d.code),
+        );
         Ok(Decision {
             allowed: deny.is_none(),
             granted_scopes: if deny.is_none() {

@@ -14,6 +14,7 @@ use crossauthz_proto::verifier::{
     TrustList,
 };
 use crossauthz_store::{Resource, StoreError, TrustedIssuer};
+use crossauthz_telemetry::TracedServer;
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 
@@ -164,9 +165,11 @@ fn policy_set(p: Option<crossauthz_store::PolicySet>) -> wire::PolicySet {
 }
 
 impl VerifierService {
-    /// The tonic server of this service.
-    pub fn grpc_server(self) -> VerifierServer<Self> {
-        VerifierServer::new(self)
+    /// The tonic server of this service, each request in a server span whose parent is the
+    /// caller's trace context (`service` = `verifier`, `domain` = the issuer it decides for).
+    pub fn grpc_server(self) -> TracedServer<VerifierServer<Self>> {
+        let domain = self.config().issuer.clone();
+        TracedServer::new(VerifierServer::new(self), "verifier", &domain)
     }
 }
 

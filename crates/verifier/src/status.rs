@@ -39,6 +39,16 @@ pub enum StatusError {
 }
 
 impl StatusError {
+    /// The outcome label of the status-check metric.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Suspended => "suspended",
+            Self::Unavailable(_) => "unavailable",
+            Self::Invalid(_) => "invalid",
+        }
+    }
+
     /// The deny reason of this error.
     pub fn deny_reason(&self) -> DenyReason {
         let code = match self {

@@ -58,12 +58,19 @@ class MemoryStorage(TokenStorage):
 async def main(path: str) -> int:
     world = json.load(open(path))
     ctx = ssl.create_default_context(cafile=world["ca_file"])
+
+    def ipv4():
+        # The world listens on 127.0.0.1; "localhost" may resolve to ::1 first, where another
+        # process on a busy machine can hold the same port number. Bind the client to IPv4.
+        return httpx.AsyncHTTPTransport(verify=ctx, local_address="0.0.0.0")
     redirect = {}
     consents = []
     refreshes = []
 
     async def on_request(request):
-        # Every request the SDK sends, including those of its OAuth flow.
+        # Every request the SDK sends, including those of its OAuth flow (logged without query:
+        # a failure names the request it happened on).
+        print(f"> {request.method} {str(request.url).split('?')[0]}", file=sys.stderr, flush=True)
         body = request.content if hasattr(request, "content") else b""
         if request.method == "POST" and b"grant_type=refresh_token" in body:
             refreshes.append({"client_auth": b"client_assertion" in body})
@@ -77,7 +84,7 @@ async def main(path: str) -> int:
     async def redirect_handler(authorization_url: str) -> None:
         # The browser: open the consent page, approve, follow nothing (the SDK gets the code).
         consents.append(authorization_url)
-        async with httpx.AsyncClient(verify=ctx, follow_redirects=False) as browser:
+        async with httpx.AsyncClient(transport=ipv4(), follow_redirects=False) as browser:
             page = await browser.get(authorization_url)
             assert page.status_code == 200, (page.status_code, page.text[:500])
             handle = re.search(r'name="request" value="([^"]+)"', page.text).group(1)
@@ -116,7 +123,7 @@ async def main(path: str) -> int:
     )
     hooks = {"request": [on_request], "response": [on_response]}
     async with httpx.AsyncClient(
-        auth=provider, verify=ctx, timeout=30, event_hooks=hooks
+        auth=provider, transport=ipv4(), timeout=30, event_hooks=hooks
     ) as client:
         call = {"jsonrpc": "2.0", "id": 1, "method": "logs/read"}
         r = await client.post(world["resource"], json=call)

@@ -41,8 +41,8 @@ use crossauthz_core::clock::Clock;
 use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::verifier::verifier_client::VerifierClient;
 use crossauthz_store::{AuditStore, NewAuditEvent, OAuthStore};
+use crossauthz_telemetry::TracedChannel;
 use serde::Deserialize;
-use tonic::transport::Channel;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::AppState;
@@ -151,8 +151,8 @@ pub(crate) struct Inner {
     pub(crate) config: OAuthConfig,
     pub(crate) issuer: String,
     pub(crate) admin_token: AdminToken,
-    pub(crate) issuer_client: IssuerClient<Channel>,
-    pub(crate) verifier: VerifierClient<Channel>,
+    pub(crate) issuer_client: IssuerClient<TracedChannel>,
+    pub(crate) verifier: VerifierClient<TracedChannel>,
     pub(crate) store: Arc<dyn OAuthStore>,
     pub(crate) audit: Arc<dyn AuditStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -180,7 +180,7 @@ pub struct OAuthParts {
     /// Lifetimes and limits.
     pub config: OAuthConfig,
     /// The domain's verifier (every grant decision).
-    pub verifier: VerifierClient<Channel>,
+    pub verifier: VerifierClient<TracedChannel>,
     /// Grant state.
     pub store: Arc<dyn OAuthStore>,
     /// The audit log.

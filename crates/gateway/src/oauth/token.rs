@@ -74,10 +74,24 @@ async fn run(
     }
 }
 
+/// The `grant_type` label of the metrics: a grant type this endpoint serves, else `other` (the
+/// value comes from the request; labels stay a bounded set).
+fn grant_type_label(grant_type: Option<&str>) -> &'static str {
+    match grant_type {
+        Some(g) => GRANT_TYPES
+            .iter()
+            .find(|known| **known == g)
+            .copied()
+            .unwrap_or("other"),
+        None => "none",
+    }
+}
+
 async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes) -> Response {
     let mut grant_type = None;
     let mut client = None;
     let result = run(&state, &headers, &body, &mut grant_type, &mut client).await;
+    let grant_label = grant_type_label(grant_type.as_deref());
     match result {
         Ok(granted) => {
             let mut e = state.event("grant.issued");
@@ -98,12 +112,14 @@ async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes)
                 "verifier_audit_seq": granted.verifier_audit_seq,
             });
             if !state.audit(e).await {
+                crossauthz_telemetry::metrics::grant_denied(grant_label, "audit_unavailable");
                 return OAuthError::new(
                     ErrorCode::ServerError,
                     "the grant could not be recorded; no token was issued",
                 )
                 .into_response();
             }
+            crossauthz_telemetry::metrics::grant_issued(grant_label);
             let mut r = (StatusCode::OK, axum::Json(granted.response)).into_response();
             no_store(&mut r);
             r
@@ -120,6 +136,7 @@ async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes)
                 "error_description": err.description,
             });
             state.audit(e).await;
+            crossauthz_telemetry::metrics::grant_denied(grant_label, &err.reason);
             err.into_response()
         }
     }

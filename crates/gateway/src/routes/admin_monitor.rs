@@ -23,15 +23,15 @@ use crossauthz_proto::monitor::monitor_client::MonitorClient;
 use crossauthz_proto::monitor::{
     Alert, AlertDecisionRequest, GetAlertRequest, GetComplianceReportRequest, ListAlertsRequest,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
 use crate::problem::Problem;
 
 /// The routes, mounted under `/admin/v1` behind the admin bearer middleware.
 pub fn admin_routes<S: Clone + Send + Sync + 'static>(
-    monitor: MonitorClient<Channel>,
+    monitor: MonitorClient<TracedChannel>,
 ) -> Router<S> {
     let (m1, m2, m3, m4, m5) = (
         monitor.clone(),
@@ -84,7 +84,7 @@ fn alert_json(a: Alert) -> Value {
     })
 }
 
-async fn list(mut m: MonitorClient<Channel>, q: HashMap<String, String>) -> Response {
+async fn list(mut m: MonitorClient<TracedChannel>, q: HashMap<String, String>) -> Response {
     const PARAMS: [&str; 4] = ["state", "category", "agent", "limit"];
     if let Some(k) = q.keys().find(|k| !PARAMS.contains(&k.as_str())) {
         return bad(format!("unknown parameter `{k}`"));
@@ -109,7 +109,7 @@ async fn list(mut m: MonitorClient<Channel>, q: HashMap<String, String>) -> Resp
     }
 }
 
-async fn one(mut m: MonitorClient<Channel>, id: String) -> Response {
+async fn one(mut m: MonitorClient<TracedChannel>, id: String) -> Response {
     match m.get_alert(GetAlertRequest { id }).await {
         Ok(r) => Json(alert_json(r.into_inner())).into_response(),
         Err(s) => Problem::from(s).into_response(),
@@ -123,7 +123,12 @@ struct Decision {
     note: Option<String>,
 }
 
-async fn decide(mut m: MonitorClient<Channel>, id: String, body: Bytes, ack: bool) -> Response {
+async fn decide(
+    mut m: MonitorClient<TracedChannel>,
+    id: String,
+    body: Bytes,
+    ack: bool,
+) -> Response {
     let decision: Decision = if body.is_empty() {
         Decision::default()
     } else {
@@ -154,7 +159,7 @@ async fn decide(mut m: MonitorClient<Channel>, id: String, body: Bytes, ack: boo
     }
 }
 
-async fn compliance(mut m: MonitorClient<Channel>, q: HashMap<String, String>) -> Response {
+async fn compliance(mut m: MonitorClient<TracedChannel>, q: HashMap<String, String>) -> Response {
     if let Some(k) = q.keys().find(|k| k.as_str() != "agent") {
         return bad(format!("unknown parameter `{k}`"));
     }

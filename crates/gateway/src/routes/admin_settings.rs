@@ -19,15 +19,15 @@ use crossauthz_proto::verifier::{
     GetPoliciesRequest, GetResourcesRequest, GetTrustListRequest, PolicySet, PutPoliciesRequest,
     PutResourcesRequest, PutTrustListRequest, Resource, Resources, TrustList, TrustedIssuer,
 };
+use crossauthz_telemetry::TracedChannel;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tonic::transport::Channel;
 
 use crate::problem::Problem;
 
 /// The routes, mounted under `/admin/v1` behind the admin bearer middleware.
 pub fn admin_routes<S: Clone + Send + Sync + 'static>(
-    verifier: VerifierClient<Channel>,
+    verifier: VerifierClient<TracedChannel>,
 ) -> Router<S> {
     let (t1, t2, p1, p2, r1, r2) = (
         verifier.clone(),
@@ -101,14 +101,14 @@ impl From<TrustList> for TrustListJson {
     }
 }
 
-async fn get_trust(mut v: VerifierClient<Channel>) -> Response {
+async fn get_trust(mut v: VerifierClient<TracedChannel>) -> Response {
     match v.get_trust_list(GetTrustListRequest {}).await {
         Ok(r) => Json(TrustListJson::from(r.into_inner())).into_response(),
         Err(s) => Problem::from(s).into_response(),
     }
 }
 
-async fn put_trust(mut v: VerifierClient<Channel>, body: Bytes) -> Response {
+async fn put_trust(mut v: VerifierClient<TracedChannel>, body: Bytes) -> Response {
     let list: TrustListJson = match parse(&body) {
         Ok(l) => l,
         Err(p) => return p.into_response(),
@@ -148,14 +148,14 @@ impl From<PolicySet> for PoliciesJson {
     }
 }
 
-async fn get_policies(mut v: VerifierClient<Channel>) -> Response {
+async fn get_policies(mut v: VerifierClient<TracedChannel>) -> Response {
     match v.get_policies(GetPoliciesRequest {}).await {
         Ok(r) => Json(PoliciesJson::from(r.into_inner())).into_response(),
         Err(s) => Problem::from(s).into_response(),
     }
 }
 
-async fn put_policies(mut v: VerifierClient<Channel>, body: Bytes) -> Response {
+async fn put_policies(mut v: VerifierClient<TracedChannel>, body: Bytes) -> Response {
     let p: PoliciesJson = match parse(&body) {
         Ok(p) => p,
         Err(p) => return p.into_response(),
@@ -223,14 +223,14 @@ fn resources_response(r: Resources) -> Response {
     }
 }
 
-async fn get_resources(mut v: VerifierClient<Channel>) -> Response {
+async fn get_resources(mut v: VerifierClient<TracedChannel>) -> Response {
     match v.get_resources(GetResourcesRequest {}).await {
         Ok(r) => resources_response(r.into_inner()),
         Err(s) => Problem::from(s).into_response(),
     }
 }
 
-async fn put_resources(mut v: VerifierClient<Channel>, body: Bytes) -> Response {
+async fn put_resources(mut v: VerifierClient<TracedChannel>, body: Bytes) -> Response {
     let list: ResourcesJson = match parse(&body) {
         Ok(l) => l,
         Err(p) => return p.into_response(),

@@ -19,9 +19,10 @@ use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_registry::{RegistryConfig, RegistryService};
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::{AuditFilter, Database};
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{DevCa, GrpcServer, TestDatabase, channel_to};
 use serde_json::{Value, json};
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 pub const ADMIN_TOKEN: &str = "registry-route-tests-admin-token-0123456789";
 
@@ -155,7 +156,7 @@ impl Stack {
         format!("{}{path}", self.base)
     }
 
-    pub fn issuer(&self) -> IssuerClient<Channel> {
+    pub fn issuer(&self) -> IssuerClient<TracedChannel> {
         IssuerClient::new(channel_to(self.issuer_addr))
     }
 

@@ -19,9 +19,10 @@ use crossauthz_proto::status_list::AllocateEntryRequest;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::Database;
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{DevCa, GrpcServer, TestDatabase, channel_to};
 use serde_json::{Value, json};
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 async fn free_addr() -> SocketAddr {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -130,11 +131,11 @@ impl Stack {
         format!("{}{path}", self.base)
     }
 
-    pub fn issuer(&self) -> IssuerClient<Channel> {
+    pub fn issuer(&self) -> IssuerClient<TracedChannel> {
         IssuerClient::new(channel_to(self.issuer_addr))
     }
 
-    pub fn status_list(&self) -> StatusListClient<Channel> {
+    pub fn status_list(&self) -> StatusListClient<TracedChannel> {
         StatusListClient::new(channel_to(self.status_addr))
     }
 

@@ -16,9 +16,10 @@ use crossauthz_proto::issuer::{GetPublicKeysRequest, IssueCredentialRequest};
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::{AuditFilter, Database};
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
 use serde_json::{Value, json};
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 pub const PUBLIC_URL: &str = "https://alpha.localhost";
 pub const DID: &str = "did:web:alpha.localhost";
@@ -132,11 +133,11 @@ impl Domain {
         .await
     }
 
-    pub fn client(&self) -> IssuerClient<Channel> {
+    pub fn client(&self) -> IssuerClient<TracedChannel> {
         IssuerClient::new(channel_to(self.issuer_addr))
     }
 
-    pub fn status_client(&self) -> StatusListClient<Channel> {
+    pub fn status_client(&self) -> StatusListClient<TracedChannel> {
         StatusListClient::new(channel_to(self.status_addr))
     }
 

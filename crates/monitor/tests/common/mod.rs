@@ -13,9 +13,10 @@ use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::Database;
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
 use sqlx::Connection;
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 pub const PUBLIC_URL: &str = "https://alpha.localhost";
 pub const DID: &str = "did:web:alpha.localhost";
@@ -89,7 +90,7 @@ impl Domain {
         }
     }
 
-    pub fn issuer_client(&self) -> IssuerClient<Channel> {
+    pub fn issuer_client(&self) -> IssuerClient<TracedChannel> {
         IssuerClient::new(channel_to(self.issuer_addr))
     }
 

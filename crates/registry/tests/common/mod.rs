@@ -19,9 +19,10 @@ use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_registry::{RegistryConfig, RegistryService};
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::{AuditFilter, Database};
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
 use serde_json::{Value, json};
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 pub const PUBLIC_URL: &str = "https://alpha.localhost:8443";
 pub const DID: &str = "did:web:alpha.localhost%3A8443";
@@ -116,11 +117,11 @@ impl Domain {
         }
     }
 
-    pub fn registry(&self) -> RegistryClient<Channel> {
+    pub fn registry(&self) -> RegistryClient<TracedChannel> {
         RegistryClient::new(channel_to(self.registry_addr))
     }
 
-    pub fn issuer(&self) -> IssuerClient<Channel> {
+    pub fn issuer(&self) -> IssuerClient<TracedChannel> {
         IssuerClient::new(channel_to(self.issuer_addr))
     }
 
@@ -278,7 +279,7 @@ impl RegistryOnly {
         }
     }
 
-    pub fn registry(&self) -> RegistryClient<Channel> {
+    pub fn registry(&self) -> RegistryClient<TracedChannel> {
         RegistryClient::new(self.server.as_ref().unwrap().channel())
     }
 

@@ -10,8 +10,9 @@ use crossauthz_proto::issuer::issuer_client::IssuerClient;
 use crossauthz_proto::status_list::status_list_client::StatusListClient;
 use crossauthz_status_list::{StatusListConfig, StatusListService};
 use crossauthz_store::Database;
+use crossauthz_testkit::TracedChannel;
 use crossauthz_testkit::{GrpcServer, TestDatabase, channel_to};
-use tonic::transport::{Channel, Server};
+use tonic::transport::Server;
 
 /// The public URL the tests publish under.
 pub const PUBLIC_URL: &str = "https://alpha.localhost";
@@ -43,7 +44,7 @@ pub fn service(
     db: &Database,
     config: StatusListConfig,
     clock: Arc<dyn Clock>,
-    issuer: Channel,
+    issuer: TracedChannel,
 ) -> StatusListService {
     StatusListService::new(
         config,
@@ -89,7 +90,7 @@ impl Harness {
         }
     }
 
-    pub fn client(&self) -> StatusListClient<Channel> {
+    pub fn client(&self) -> StatusListClient<TracedChannel> {
         StatusListClient::new(self.server.channel())
     }
 
@@ -190,11 +191,11 @@ impl Stack {
         }
     }
 
-    pub fn client(&self) -> StatusListClient<Channel> {
+    pub fn client(&self) -> StatusListClient<TracedChannel> {
         StatusListClient::new(channel_to(self.status_addr))
     }
 
-    pub fn issuer(&self) -> IssuerClient<Channel> {
+    pub fn issuer(&self) -> IssuerClient<TracedChannel> {
         IssuerClient::new(channel_to(self.issuer_addr))
     }
 

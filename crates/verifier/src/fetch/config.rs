@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crossauthz_core::PrivateNetwork;
 
 use super::error::FetcherConfigError;
 
@@ -151,8 +154,16 @@ pub struct FetcherConfig {
     /// Development only (the C11 exception for an AS that itself runs on loopback): allow
     /// `127.0.0.0/8` and `::1` — and no other special-use address. Default `false`.
     pub allow_loopback: bool,
+    /// A closed federation's private networks (CIDR; RFC 1918 or RFC 4193 only) whose hosts may
+    /// be fetched from, e.g. the shared network of a docker-compose stack. Default none: C11
+    /// refuses every private address. Loopback, link-local (cloud metadata) and the other
+    /// special-use ranges cannot be allowed this way.
+    pub allow_private_networks: Vec<PrivateNetwork>,
     /// Extra trusted CA certificates, PEM (the development CA).
     pub extra_roots_pem: Option<String>,
+    /// Extra trusted CA certificates from a PEM file, read when the fetcher is built (e.g. a
+    /// federation's private CA mounted into the container); added to `extra_roots_pem`.
+    pub extra_roots_file: Option<PathBuf>,
     /// Trust the platform's root certificates (default `true`). With `false`, only
     /// `extra_roots_pem` is trusted (hermetic tests, closed deployments).
     pub system_roots: bool,
@@ -192,7 +203,9 @@ impl Default for FetcherConfig {
     fn default() -> Self {
         Self {
             allow_loopback: false,
+            allow_private_networks: Vec::new(),
             extra_roots_pem: None,
+            extra_roots_file: None,
             system_roots: true,
             resolve_overrides: HashMap::new(),
             resolve_localhost_names: false,
@@ -209,6 +222,19 @@ impl Default for FetcherConfig {
 }
 
 impl FetcherConfig {
+    /// The extra trusted roots: `extra_roots_pem` followed by the contents of
+    /// `extra_roots_file` (an unreadable file is a configuration error).
+    pub fn extra_roots(&self) -> Result<String, FetcherConfigError> {
+        let mut pem = self.extra_roots_pem.clone().unwrap_or_default();
+        if let Some(file) = &self.extra_roots_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| FetcherConfigError::ExtraRoots(format!("{}: {e}", file.display())))?;
+            pem.push('\n');
+            pem.push_str(&text);
+        }
+        Ok(pem)
+    }
+
     /// Checks the settings for consistency.
     pub fn validate(&self) -> Result<(), FetcherConfigError> {
         if self.cache_min > self.cache_max {
@@ -231,7 +257,7 @@ impl FetcherConfig {
                 return Err(FetcherConfigError::ZeroSizeCap { which: kind.name() });
             }
         }
-        let extra = self.extra_roots_pem.as_deref().unwrap_or("");
+        let extra = self.extra_roots()?;
         if !extra.trim().is_empty() {
             let certs = reqwest::Certificate::from_pem_bundle(extra.as_bytes())
                 .map_err(|e| FetcherConfigError::ExtraRoots(e.to_string()))?;
@@ -383,6 +409,55 @@ mod tests {
         ));
         let config = FetcherConfig {
             extra_roots_pem: Some("not a PEM bundle".into()),
+            ..FetcherConfig::default()
+        };
+        assert!(matches!(
+            config.validate(),
+            Err(FetcherConfigError::ExtraRoots(_))
+        ));
+    }
+
+    // C11: only private-use / unique-local networks can be named; a metadata or loopback range
+    // is refused when the configuration is read, not at the first fetch.
+    #[test]
+    fn c11_allow_private_networks_refuses_anything_but_private_ranges() {
+        let config: FetcherConfig = serde_json::from_value(serde_json::json!({
+            "allow_private_networks": ["172.30.0.0/24", "fd00::/64"],
+        }))
+        .unwrap();
+        assert_eq!(config.allow_private_networks.len(), 2);
+        for refused in [
+            "169.254.169.254/32",
+            "127.0.0.0/8",
+            "0.0.0.0/0",
+            "8.8.8.0/24",
+        ] {
+            let r: Result<FetcherConfig, _> = serde_json::from_value(serde_json::json!({
+                "allow_private_networks": [refused],
+            }));
+            let e = r.unwrap_err().to_string();
+            assert!(
+                e.contains("not entirely inside a private-use"),
+                "{refused}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn extra_roots_file_is_read_and_an_unreadable_one_is_refused() {
+        let ca = crossauthz_tls::DevCa::generate("fetcher roots test").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("federation-ca.pem");
+        std::fs::write(&file, ca.cert_pem()).unwrap();
+        let config = FetcherConfig {
+            system_roots: false,
+            extra_roots_file: Some(file),
+            ..FetcherConfig::default()
+        };
+        config.validate().unwrap();
+        assert!(config.extra_roots().unwrap().contains(ca.cert_pem().trim()));
+        let config = FetcherConfig {
+            extra_roots_file: Some(dir.path().join("missing.pem")),
             ..FetcherConfig::default()
         };
         assert!(matches!(

@@ -32,11 +32,12 @@ use crossauthz_core::{
 use moka::Expiry;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use std::net::SocketAddr;
+use tracing::Instrument;
 use url::Url;
 
 pub use config::{FetcherConfig, LOGO_MEDIA_TYPES, MaxBytes, ResourceKind};
 pub use error::{AddressRefusal, AddressStage, FetchError, FetcherConfigError};
-pub use resolve::check_peer;
+pub use resolve::{AddressPolicy, check_peer};
 
 use resolve::GuardedResolver;
 
@@ -103,7 +104,7 @@ struct Inner {
     config: FetcherConfig,
     /// Policy for the address actually connected to (the same as the resolver's in production;
     /// tests split them to prove the post-connect check runs).
-    peer_policy: AllowLoopback,
+    peer_policy: AddressPolicy,
     clock: Arc<dyn Clock>,
     cache: moka::future::Cache<Key, Entry>,
 }
@@ -123,11 +124,14 @@ impl std::fmt::Debug for Fetcher {
     }
 }
 
-fn loopback_policy(allow: bool) -> AllowLoopback {
-    if allow {
-        AllowLoopback::Yes
-    } else {
-        AllowLoopback::No
+fn address_policy(config: &FetcherConfig) -> AddressPolicy {
+    AddressPolicy {
+        loopback: if config.allow_loopback {
+            AllowLoopback::Yes
+        } else {
+            AllowLoopback::No
+        },
+        private_networks: config.allow_private_networks.clone().into(),
     }
 }
 
@@ -140,15 +144,15 @@ impl Fetcher {
     /// Builds a fetcher with an injected clock (used as the receipt time for `Expires` when a
     /// response has no `Date`).
     pub fn with_clock(config: FetcherConfig, clock: Arc<dyn Clock>) -> Result<Self, FetchError> {
-        let policy = loopback_policy(config.allow_loopback);
-        Self::build(config, clock, policy, policy)
+        let policy = address_policy(&config);
+        Self::build(config, clock, policy.clone(), policy)
     }
 
     fn build(
         config: FetcherConfig,
         clock: Arc<dyn Clock>,
-        resolve_policy: AllowLoopback,
-        peer_policy: AllowLoopback,
+        resolve_policy: AddressPolicy,
+        peer_policy: AddressPolicy,
     ) -> Result<Self, FetchError> {
         config.validate()?;
         let resolver = GuardedResolver {
@@ -171,12 +175,12 @@ impl Fetcher {
             .read_timeout(config.read_timeout)
             .timeout(config.total_timeout)
             .dns_resolver(resolver);
-        let extra = match config.extra_roots_pem.as_deref() {
-            Some(pem) if !pem.trim().is_empty() => {
-                reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                    .map_err(|e| FetcherConfigError::ExtraRoots(e.to_string()))?
-            }
-            _ => Vec::new(),
+        let pem = config.extra_roots()?;
+        let extra = if pem.trim().is_empty() {
+            Vec::new()
+        } else {
+            reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| FetcherConfigError::ExtraRoots(e.to_string()))?
         };
         builder = if config.system_roots {
             if extra.is_empty() {
@@ -232,15 +236,41 @@ impl Fetcher {
         if let Some(ip) = host_ip(&parsed) {
             resolve::check(
                 ip,
-                loopback_policy(self.inner.config.allow_loopback),
+                &address_policy(&self.inner.config),
                 AddressStage::Literal,
             )?;
         }
         Ok(parsed)
     }
 
-    /// Fetches `url` as `kind`, uncached, with every rule of the module doc enforced.
+    /// Fetches `url` as `kind`, uncached, with every rule of the module doc enforced. The fetch
+    /// runs in a client span whose context goes out as `traceparent` (so the other domain's
+    /// spans join the grant's trace) and is timed in `crossauthz_fetch_duration_seconds`.
     pub async fn fetch(&self, url: &str, kind: ResourceKind) -> Result<Fetched, FetchError> {
+        let span = tracing::info_span!(
+            "fetch",
+            otel.name = %format_args!("GET {}", kind.name()),
+            otel.kind = "client",
+            http.request.method = "GET",
+            url.full = %url,
+            fetch.kind = kind.name(),
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.fetch_in_span(url, kind).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => {
+                span.record("error.type", e.code());
+                e.code()
+            }
+        };
+        crossauthz_telemetry::metrics::fetch_completed(kind.name(), outcome, started.elapsed());
+        result
+    }
+
+    async fn fetch_in_span(&self, url: &str, kind: ResourceKind) -> Result<Fetched, FetchError> {
         let parsed = self.check_url(url, kind)?;
         let total = self.inner.config.total_timeout;
         let result = match tokio::time::timeout(total, self.fetch_checked(parsed, kind)).await {
@@ -259,12 +289,14 @@ impl Fetcher {
             .client
             .get(url.clone())
             .header(ACCEPT, kind.accept())
+            .headers(crossauthz_telemetry::propagation::current_headers())
             .send()
             .await
             .map_err(classify)?;
         // C11: the address actually connected to, before anything of the response is used.
-        let peer = check_peer(response.remote_addr(), inner.peer_policy)?;
+        let peer = check_peer(response.remote_addr(), &inner.peer_policy)?;
         let status = response.status();
+        tracing::Span::current().record("http.response.status_code", status.as_u16());
         if status.is_redirection() {
             return Err(FetchError::Redirect {
                 status: status.as_u16(),
@@ -335,7 +367,11 @@ impl Fetcher {
             kind,
             type_id: TypeId::of::<T>(),
         };
+        // A miss is a lookup that ran the load; a hit is answered from the cache (or by another
+        // caller's load of the same key).
+        let mut loaded = false;
         let load = async {
+            loaded = true;
             let fetched = self.fetch(url, kind).await?;
             let (value, limit) = validate(&fetched).map_err(|reason| {
                 tracing::info!(%url, %kind, %reason, "fetched document refused by its validator");
@@ -350,12 +386,11 @@ impl Fetcher {
                 fresh_for,
             })
         };
-        let entry = self
-            .inner
-            .cache
-            .try_get_with(key, load)
-            .await
-            .map_err(|e: Arc<FetchError>| (*e).clone())?;
+        let entry = self.inner.cache.try_get_with(key, load).await;
+        if loaded || entry.is_ok() {
+            crossauthz_telemetry::metrics::fetch_cache(kind.name(), !loaded);
+        }
+        let entry = entry.map_err(|e: Arc<FetchError>| (*e).clone())?;
         entry
             .value
             .downcast::<T>()

@@ -8,8 +8,9 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crossauthz_core::AllowLoopback;
-use crossauthz_core::net::check_address;
+use std::sync::Arc;
+
+use crossauthz_core::{AllowLoopback, PrivateNetwork, check_address_allowing};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::error::{AddressRefusal, AddressStage, FetchError};
@@ -32,12 +33,32 @@ pub(crate) fn from_error_chain(error: &(dyn std::error::Error + 'static)) -> Opt
     None
 }
 
+/// What a fetch may connect to beyond public addresses: the C11 exceptions, all opt-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressPolicy {
+    /// Loopback (development only).
+    pub loopback: AllowLoopback,
+    /// Private networks of a closed federation the operator named.
+    pub private_networks: Arc<[PrivateNetwork]>,
+}
+
+impl From<AllowLoopback> for AddressPolicy {
+    fn from(loopback: AllowLoopback) -> Self {
+        Self {
+            loopback,
+            private_networks: Arc::new([]),
+        }
+    }
+}
+
 /// Checks one address under `policy`, as a [`FetchError::ForbiddenAddress`] at `stage`.
-pub fn check(ip: IpAddr, policy: AllowLoopback, stage: AddressStage) -> Result<(), FetchError> {
-    check_address(ip, policy).map_err(|reason| FetchError::ForbiddenAddress {
-        addr: ip,
-        reason: AddressRefusal::SpecialUse(reason),
-        stage,
+pub fn check(ip: IpAddr, policy: &AddressPolicy, stage: AddressStage) -> Result<(), FetchError> {
+    check_address_allowing(ip, policy.loopback, &policy.private_networks).map_err(|reason| {
+        FetchError::ForbiddenAddress {
+            addr: ip,
+            reason: AddressRefusal::SpecialUse(reason),
+            stage,
+        }
     })
 }
 
@@ -45,7 +66,7 @@ pub fn check(ip: IpAddr, policy: AllowLoopback, stage: AddressStage) -> Result<(
 /// defeats DNS rebinding and any path that bypassed the resolver).
 pub fn check_peer(
     peer: Option<SocketAddr>,
-    policy: AllowLoopback,
+    policy: &AddressPolicy,
 ) -> Result<SocketAddr, FetchError> {
     let Some(peer) = peer else {
         return Err(FetchError::ForbiddenAddress {
@@ -72,7 +93,7 @@ pub(crate) struct GuardedResolver {
     pub(crate) overrides: HashMap<String, Vec<SocketAddr>>,
     pub(crate) localhost_names: bool,
     pub(crate) system: bool,
-    pub(crate) policy: AllowLoopback,
+    pub(crate) policy: AddressPolicy,
 }
 
 impl GuardedResolver {
@@ -107,7 +128,7 @@ impl GuardedResolver {
         let mut first_refusal = None;
         let mut allowed = Vec::with_capacity(candidates.len());
         for addr in candidates {
-            match check(addr.ip(), self.policy, AddressStage::Resolved) {
+            match check(addr.ip(), &self.policy, AddressStage::Resolved) {
                 Ok(()) => allowed.push(addr),
                 Err(refusal) => {
                     tracing::warn!(%host, addr = %addr.ip(), "resolved address refused (C11)");
@@ -166,8 +187,35 @@ mod tests {
             overrides,
             localhost_names: true,
             system: false,
-            policy,
+            policy: policy.into(),
         }
+    }
+
+    // C11's operator exception: with 192.168.1.0/24 named, that network's address is kept and
+    // the metadata address beside it still refused; without it, the name is refused.
+    #[tokio::test]
+    async fn c11_a_named_private_network_is_resolved_and_nothing_else() {
+        let mut r = resolver(AllowLoopback::No);
+        r.policy.private_networks = vec!["192.168.1.0/24".parse().unwrap()].into();
+        let addrs = r.resolve_host("private.test").await.unwrap();
+        assert_eq!(addrs, vec!["192.168.1.1:0".parse::<SocketAddr>().unwrap()]);
+        let err = r.resolve_host("mixed.test").await.unwrap_err();
+        assert!(
+            matches!(err, FetchError::ForbiddenAddress { .. }),
+            "{err:?}"
+        );
+        let err = resolver(AllowLoopback::No)
+            .resolve_host("private.test")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::ForbiddenAddress { .. }),
+            "{err:?}"
+        );
+        // The post-connect check applies the same exception.
+        let peer: SocketAddr = "192.168.1.1:443".parse().unwrap();
+        assert!(check_peer(Some(peer), &r.policy).is_ok());
+        assert!(check_peer(Some(peer), &AllowLoopback::No.into()).is_err());
     }
 
     // C11 (CIMD §6.5): a name whose every address is special-use is refused, none connected to.
@@ -234,7 +282,7 @@ mod tests {
     fn c11_post_connect_check_refuses_special_use_and_unknown_peers() {
         let loopback: SocketAddr = "127.0.0.1:443".parse().unwrap();
         assert!(matches!(
-            check_peer(Some(loopback), AllowLoopback::No),
+            check_peer(Some(loopback), &AllowLoopback::No.into()),
             Err(FetchError::ForbiddenAddress {
                 stage: AddressStage::Connected,
                 reason: AddressRefusal::SpecialUse(Why::SpecialUse(SpecialUse::Loopback)),
@@ -242,7 +290,7 @@ mod tests {
             })
         ));
         assert_eq!(
-            check_peer(Some(loopback), AllowLoopback::Yes).unwrap(),
+            check_peer(Some(loopback), &AllowLoopback::Yes.into()).unwrap(),
             loopback
         );
         for bad in [
@@ -254,7 +302,7 @@ mod tests {
             let addr: SocketAddr = bad.parse().unwrap();
             assert!(
                 matches!(
-                    check_peer(Some(addr), AllowLoopback::Yes),
+                    check_peer(Some(addr), &AllowLoopback::Yes.into()),
                     Err(FetchError::ForbiddenAddress {
                         stage: AddressStage::Connected,
                         ..
@@ -264,14 +312,14 @@ mod tests {
             );
         }
         assert!(matches!(
-            check_peer(None, AllowLoopback::Yes),
+            check_peer(None, &AllowLoopback::Yes.into()),
             Err(FetchError::ForbiddenAddress {
                 reason: AddressRefusal::UnknownPeer,
                 ..
             })
         ));
         let public: SocketAddr = "93.184.215.14:443".parse().unwrap();
-        assert!(check_peer(Some(public), AllowLoopback::No).is_ok());
+        assert!(check_peer(Some(public), &AllowLoopback::No.into()).is_ok());
     }
 
     #[test]

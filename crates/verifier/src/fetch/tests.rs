@@ -20,8 +20,8 @@ async fn c11_post_connect_check_catches_a_peer_the_resolver_let_through() {
     let fetcher = Fetcher::build(
         server.config(),
         Arc::new(SystemClock),
-        AllowLoopback::Yes,
-        AllowLoopback::No,
+        AllowLoopback::Yes.into(),
+        AllowLoopback::No.into(),
     )
     .unwrap();
     let err = fetcher
@@ -60,8 +60,8 @@ async fn c11_resolver_filter_runs_before_connecting() {
     let fetcher = Fetcher::build(
         server.config(),
         Arc::new(SystemClock),
-        AllowLoopback::No,
-        AllowLoopback::Yes,
+        AllowLoopback::No.into(),
+        AllowLoopback::Yes.into(),
     )
     .unwrap();
     let err = fetcher
