@@ -175,8 +175,19 @@ async fn one_cross_domain_grant_is_one_trace_across_every_service() {
     }
 
     // Nothing of the grant broke off into a trace of its own: every server span of beta's
-    // verifier and of alpha that started during the token request is in this trace.
-    let during = |s: &&SpanData| s.start_time >= root.start_time && s.end_time <= root.end_time;
+    // verifier and of alpha that started during the token request is in this trace — except
+    // the monitors' background work (audit tail, trust list, checkpoints), which runs in traces
+    // of its own rooted at a `service = monitor` span.
+    let monitor_traces: HashSet<TraceId> = spans
+        .iter()
+        .filter(|s| attr(s, "service").as_deref() == Some("monitor"))
+        .map(|s| s.span_context.trace_id())
+        .collect();
+    let during = |s: &&SpanData| {
+        s.start_time >= root.start_time
+            && s.end_time <= root.end_time
+            && !monitor_traces.contains(&s.span_context.trace_id())
+    };
     for span in spans.iter().filter(during) {
         let service = attr(span, "service");
         let domain = attr(span, "domain");

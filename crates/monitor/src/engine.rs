@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::MonitorError;
@@ -739,36 +740,63 @@ impl Monitor {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(poll) => {}
             }
-            loop {
-                match self.process_batch().await {
-                    Ok(n) if n as u32 >= self.inner.config.batch_size => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::error!(error = %e, "monitor batch failed");
-                        break;
-                    }
+            let tick = tracing::info_span!(
+                "monitor.tick",
+                otel.name = "monitor.tick",
+                service = AUDIT_SERVICE,
+                domain = %self.inner.config.domain_did,
+            );
+            self.tick(
+                checkpointer.as_ref(),
+                compliance_every,
+                checkpoint_every,
+                &mut last_compliance,
+                &mut last_checkpoint,
+            )
+            .instrument(tick)
+            .await;
+        }
+    }
+
+    /// One round of the background loop, in its own trace (`service = monitor`): the audit
+    /// tail, then compliance and the checkpoint when they are due.
+    async fn tick(
+        &self,
+        checkpointer: Option<&Checkpointer>,
+        compliance_every: Duration,
+        checkpoint_every: Duration,
+        last_compliance: &mut tokio::time::Instant,
+        last_checkpoint: &mut tokio::time::Instant,
+    ) {
+        loop {
+            match self.process_batch().await {
+                Ok(n) if n as u32 >= self.inner.config.batch_size => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "monitor batch failed");
+                    break;
                 }
             }
-            if last_compliance.elapsed() >= compliance_every {
-                last_compliance = tokio::time::Instant::now();
-                if let Err(e) = self.compliance_report(None).await {
-                    tracing::error!(error = %e, "compliance evaluation failed");
-                }
+        }
+        if last_compliance.elapsed() >= compliance_every {
+            *last_compliance = tokio::time::Instant::now();
+            if let Err(e) = self.compliance_report(None).await {
+                tracing::error!(error = %e, "compliance evaluation failed");
             }
-            if let Some(cp) = &checkpointer
-                && last_checkpoint.elapsed() >= checkpoint_every
-            {
-                last_checkpoint = tokio::time::Instant::now();
-                match cp.checkpoint().await {
-                    Ok(_) => {}
-                    Err(MonitorError::ChainBroken { seq, reason }) => {
-                        tracing::error!(seq, reason, "audit log broken; no checkpoint signed");
-                        if let Err(e) = self.audit_broken(seq, &reason).await {
-                            tracing::error!(error = %e, "could not raise the audit alert");
-                        }
+        }
+        if let Some(cp) = checkpointer
+            && last_checkpoint.elapsed() >= checkpoint_every
+        {
+            *last_checkpoint = tokio::time::Instant::now();
+            match cp.checkpoint().await {
+                Ok(_) => {}
+                Err(MonitorError::ChainBroken { seq, reason }) => {
+                    tracing::error!(seq, reason, "audit log broken; no checkpoint signed");
+                    if let Err(e) = self.audit_broken(seq, &reason).await {
+                        tracing::error!(error = %e, "could not raise the audit alert");
                     }
-                    Err(e) => tracing::error!(error = %e, "checkpoint failed"),
                 }
+                Err(e) => tracing::error!(error = %e, "checkpoint failed"),
             }
         }
     }
