@@ -5,7 +5,7 @@ Without a Docker engine, a cluster or any network:
 
 * docker-compose.yml: `docker compose config` validates it against the compose-spec schema and
   resolves every reference (services, networks, volumes, depends_on); the normalised JSON it prints
-  is then checked field by field (five services per domain, healthchecks on /readyz, depends_on
+  is then checked field by field (six services per domain, healthchecks on /readyz, depends_on
   conditions, per-domain networks, which secrets each service mounts, published ports, hardening).
 * deploy/k8s: `kubectl kustomize` renders the base and every overlay; every object is validated
   against the strict Kubernetes JSON schemas bundled in kubernetes-validate (an unknown or misspelt
@@ -43,15 +43,34 @@ import yaml
 K8S_VERSIONS = ("1.31.0", "1.37.0")
 
 DOMAINS = ("alpha", "beta")
-# The five services of a domain; the gateway has no gRPC server.
-SERVICES = ("registry", "issuer", "status-list", "verifier", "gateway")
-GRPC_SERVICES = ("registry", "issuer", "status-list", "verifier")
+# The six services of a domain; the gateway has no gRPC server.
+SERVICES = ("registry", "issuer", "status-list", "verifier", "monitor", "gateway")
+GRPC_SERVICES = ("registry", "issuer", "status-list", "verifier", "monitor")
 # [upstreams] key -> service (and DNS) name.
 UPSTREAMS = {
     "registry": "registry",
     "issuer": "issuer",
     "status_list": "status-list",
     "verifier": "verifier",
+    "monitor": "monitor",
+}
+# Whom each service calls over gRPC (crates/domain/src/config.rs, ServiceKind::upstreams; the
+# gateway also calls the monitor when [upstreams] monitor is set, as every config here does).
+UPSTREAMS_OF = {
+    "registry": ("issuer",),
+    "issuer": ("status-list",),
+    "status-list": ("issuer",),
+    "verifier": (),
+    "monitor": ("issuer", "verifier"),
+    "gateway": ("registry", "issuer", "status-list", "verifier", "monitor"),
+}
+# The gateway's optional upstream: not part of its readiness, so compose waits only for it to start.
+GATEWAY_OPTIONAL = ("monitor",)
+# Which service mounts which secret (compose volume <domain>-<vol> / Kubernetes Secret, and the
+# [secrets] key naming the file); every other service mounts none (the monitor included).
+SECRET_OWNERS = {
+    "issuer": ("master-key", "master_key_file"),
+    "gateway": ("admin-token", "admin_token_file"),
 }
 CONFIG_PATH = "/etc/crossauthz/crossauthz.toml"
 INTERNAL_TLS_DIR = "/etc/crossauthz/internal"
@@ -71,6 +90,7 @@ CONFIG_SECTIONS: dict[str, set[str] | None] = {
     "status_list": None,
     "verifier": None,
     "oauth": None,
+    "monitor": None,
 }
 CONFIG_TOP_LEVEL = {"public_url"}
 
@@ -212,7 +232,8 @@ def check_compose(report: Report, root: Path, compose: str) -> None:
             for s in SERVICES + ("init", "postgres"):
                 require(f"{d}-{s}" in services, f"service {d}-{s} missing")
 
-    report.check("compose: two domains, each with its five services, init and Postgres", domains)
+    report.check(f"compose: two domains, each with its {len(SERVICES)} services, init and Postgres",
+                 domains)
 
     for d in DOMAINS:
         cfg_path = root / "deploy" / "compose" / d / "crossauthz.toml"
@@ -261,10 +282,18 @@ def check_compose(report: Report, root: Path, compose: str) -> None:
                 want[f"{d}-init"] = "service_completed_successfully"
                 if s == "gateway":
                     want.pop(f"{d}-init")
-                    want.update({f"{d}-{u}": "service_healthy" for u in GRPC_SERVICES})
+                    want.update({f"{d}-{u}": "service_healthy" for u in UPSTREAMS_OF[s]
+                                 if u not in GATEWAY_OPTIONAL})
+                if s == "monitor":
+                    want.update({f"{d}-{u}": "service_healthy" for u in UPSTREAMS_OF[s]})
                 for other, cond in want.items():
                     got = (dep.get(other) or {}).get("condition")
                     require(got == cond, f"depends_on {other}: {got}, expected {cond}")
+                if s == "gateway":
+                    for u in GATEWAY_OPTIONAL:
+                        got = (dep.get(f"{d}-{u}") or {}).get("condition")
+                        require(got in ("service_started", "service_healthy"),
+                                f"depends_on {d}-{u}: {got}, expected service_started")
                 for other in dep:
                     require(other.startswith(f"{d}-") or other in ("public-pki", "otel-collector"),
                             f"depends on {other} of another domain")
@@ -289,9 +318,7 @@ def check_compose(report: Report, root: Path, compose: str) -> None:
 
             def secret_mounts(svc=svc, s=s) -> None:
                 by_source = {v["source"]: v for v in svc.get("volumes") or []}
-                expected = {"issuer": ("master-key", "master_key_file"),
-                            "gateway": ("admin-token", "admin_token_file")}
-                for s2, (vol, key) in expected.items():
+                for s2, (vol, key) in SECRET_OWNERS.items():
                     source = f"{d}-{vol}"
                     if s2 == s:
                         m = by_source.get(source)
@@ -302,6 +329,10 @@ def check_compose(report: Report, root: Path, compose: str) -> None:
                         require(source not in by_source, f"mounts {source}, which is the {s2}'s")
                 for source in by_source:
                     require(not source.endswith("-ca"), f"mounts a CA key volume {source}")
+                if s not in SECRET_OWNERS:
+                    for target in mounts(svc):
+                        require(not target.startswith("/run/secrets"),
+                                f"mounts {target}, but {s} needs no secret")
 
             report.check(f"compose: {name}: mounts only the secrets it needs", secret_mounts)
 
@@ -361,7 +392,7 @@ def check_compose(report: Report, root: Path, compose: str) -> None:
             require("crossauthz pki init" in text, "the init does not run `crossauthz pki init`")
             names = re.search(r'^SERVICES="([^"]*)"', text, re.M)
             require(names is not None and set(names.group(1).split()) == set(SERVICES),
-                    "init-domain.sh SERVICES must name the five services")
+                    f"init-domain.sh SERVICES must name the {len(SERVICES)} services")
             for target, vol in (("/init/ca", "ca"), ("/init/internal", "internal-tls"),
                                 ("/init/master-key", "master-key"),
                                 ("/init/admin-token", "admin-token")):
@@ -569,6 +600,11 @@ def check_kustomization(report: Report, label: str, docs: list[dict[str, Any]],
             want.update({"public": public_port} if s == "gateway" else {"grpc": grpc_port})
             require(ports == want, f"container ports {ports}, config says {want}")
             require(dep["spec"].get("replicas", 1) >= 1, "no replica")
+            if s == "monitor":
+                # One audit tail per domain: never two monitors, not even during a rollout.
+                require(dep["spec"].get("replicas", 1) == 1, "the monitor runs more than one replica")
+                require((dep["spec"].get("strategy") or {}).get("type") == "Recreate",
+                        "the monitor's rollout strategy is not Recreate")
             require(pod.get("serviceAccountName") == "crossauthz", "serviceAccountName")
             require(pod.get("automountServiceAccountToken") is False, "SA token mounted")
             env = {e["name"]: e for e in c.get("env") or []}
@@ -640,8 +676,8 @@ def check_kustomization(report: Report, label: str, docs: list[dict[str, Any]],
             want = {"ca.pem": tls_paths["ca"].name, f"{s}.crt": tls_paths["cert"].name,
                     f"{s}.key": tls_paths["key"].name}
             require(items == want, f"internal TLS items {items}, expected {want}")
-            secret_files = {"issuer": ("crossauthz-master-key", "master-key", "master_key_file"),
-                            "gateway": ("crossauthz-admin-token", "admin-token", "admin_token_file")}
+            secret_files = {s2: (f"crossauthz-{vol}", vol, cfg_key)
+                            for s2, (vol, cfg_key) in SECRET_OWNERS.items()}
             mounted = {(vols[m["name"]].get("secret") or {}).get("secretName"): m
                        for m in c.get("volumeMounts") or []}
             for s2, (name, key, cfg_key) in secret_files.items():
@@ -658,6 +694,10 @@ def check_kustomization(report: Report, label: str, docs: list[dict[str, Any]],
                     require(name not in mounted, f"mounts {name}, which is the {s2}'s")
             for v in vols.values():
                 require("hostPath" not in v, "hostPath volume")
+            if s not in SECRET_OWNERS:
+                for m in c.get("volumeMounts") or []:
+                    require(not m["mountPath"].startswith("/run/secrets"),
+                            f"mounts {m['mountPath']}, but {s} needs no secret")
 
         report.check(f"k8s {label}: {s}: config, its own certificate, only its own secrets",
                      volumes)
@@ -705,6 +745,39 @@ def check_kustomization(report: Report, label: str, docs: list[dict[str, Any]],
 
     report.check(f"k8s {label}: NetworkPolicy: gRPC only from this domain's pods, "
                  f"only the gateway's public port exposed", network_policy)
+
+    def grpc_callers(s: str) -> set[str]:
+        """The Deployments whose pods the policies admit to the gRPC port of `s`."""
+        labels = deployments[s]["spec"]["template"]["metadata"].get("labels") or {}
+        callers = set()
+        for p in policies:
+            if not labels_match(p["spec"]["podSelector"], labels):
+                continue
+            for rule in p["spec"].get("ingress") or []:
+                if not any(port.get("port") == grpc_port for port in rule.get("ports") or []):
+                    continue
+                for peer in rule.get("from") or []:
+                    for name, other in deployments.items():
+                        pod = other["spec"]["template"]["metadata"].get("labels") or {}
+                        if "podSelector" in peer and labels_match(peer["podSelector"], pod):
+                            callers.add(name)
+        return callers
+
+    def grpc_paths() -> None:
+        callers = {s: grpc_callers(s) for s in GRPC_SERVICES if s in deployments}
+        for s, ups in UPSTREAMS_OF.items():
+            for u in ups:
+                require(s in callers.get(u, set()), f"{s} cannot reach the gRPC port of {u}")
+        require(callers.get("monitor") == {"gateway"},
+                f"the monitor's gRPC is open to {sorted(callers.get('monitor') or [])}, "
+                f"expected the gateway only")
+        reaches = {u for u, c in callers.items() if "monitor" in c}
+        require(reaches == set(UPSTREAMS_OF["monitor"]),
+                f"the monitor reaches the gRPC of {sorted(reaches)}, "
+                f"expected {sorted(UPSTREAMS_OF['monitor'])}")
+
+    report.check(f"k8s {label}: NetworkPolicy: every service reaches its upstreams; the monitor "
+                 f"only the issuer and verifier, and only the gateway reaches it", grpc_paths)
 
     def ingress() -> None:
         ing = by_kind(docs, "Ingress")["gateway"]["spec"]
@@ -788,10 +861,20 @@ BREAKAGES = [
      "              path: /readyz", "              path: /healthz",
      "k8s overlays/beta: issuer: readiness"),
     ("gRPC opened to other namespaces", "deploy/k8s/base/networkpolicy.yaml",
-     "        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: crossauthz\n"
-     "      ports:\n        - protocol: TCP\n          port: 7000",
-     "        - namespaceSelector: {}\n      ports:\n        - protocol: TCP\n          port: 7000",
-     "k8s base: NetworkPolicy"),
+     "                values: [monitor]\n      ports:\n",
+     "                values: [monitor]\n        - namespaceSelector: {}\n      ports:\n",
+     "k8s base: NetworkPolicy: gRPC only from this domain's pods"),
+    ("the monitor's gRPC opened to every crossauthz pod", "deploy/k8s/base/networkpolicy.yaml",
+     "              app.kubernetes.io/name: crossauthz\n"
+     "              app.kubernetes.io/component: gateway\n",
+     "              app.kubernetes.io/name: crossauthz\n",
+     "k8s overlays/alpha: NetworkPolicy: every service reaches its upstreams"),
+    ("the monitor let through to the registry", "deploy/k8s/base/networkpolicy.yaml",
+     "        values: [issuer, verifier]", "        values: [registry, issuer, verifier]",
+     "k8s base: NetworkPolicy: every service reaches its upstreams"),
+    ("the monitor scaled to two replicas", "deploy/k8s/overlays/beta/kustomization.yaml",
+     "replicas:\n", "replicas:\n  - name: monitor\n    count: 2\n",
+     "k8s overlays/beta: monitor: container args"),
     ("a Secret with a value", "deploy/k8s/base/serviceaccount.yaml",
      "automountServiceAccountToken: false\n",
      "automountServiceAccountToken: false\n---\napiVersion: v1\nkind: Secret\nmetadata:\n"
@@ -825,6 +908,20 @@ BREAKAGES = [
      "      - alpha-master-key:/run/secrets/crossauthz:ro",
      "      - alpha-admin-token:/run/secrets/crossauthz:ro",
      "compose: alpha-issuer: mounts only the secrets"),
+    ("the master key given to the monitor", "docker-compose.yml",
+     "      - beta-internal-tls:/etc/crossauthz/internal:ro\n"
+     "    # No secret: the monitor",
+     "      - beta-internal-tls:/etc/crossauthz/internal:ro\n"
+     "      - beta-master-key:/run/secrets/crossauthz:ro\n    # No secret: the monitor",
+     "compose: beta-monitor: mounts only the secrets"),
+    ("the monitor on the federation network", "docker-compose.yml",
+     "        aliases: [monitor]\n", "        aliases: [monitor]\n      federation: {}\n",
+     "compose: alpha-monitor: networks"),
+    ("no monitor certificate from the init", "deploy/compose/init-domain.sh",
+     " verifier monitor gateway", " verifier gateway", "compose: alpha: one-shot init"),
+    ("no monitor upstream in the k8s config", "deploy/k8s/base/crossauthz.toml",
+     'monitor = "https://monitor:7000"', '# monitor = "https://monitor:7000"',
+     "k8s base: ConfigMap crossauthz.toml"),
     ("a gateway port that is not public_url's", "deploy/compose/beta/crossauthz.toml",
      'listen = "0.0.0.0:9443"', 'listen = "0.0.0.0:9444"',
      "compose: beta-gateway: networks, aliases and published ports"),

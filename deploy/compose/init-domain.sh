@@ -10,7 +10,7 @@
 #   /init/admin-token  volume <domain>-admin-token -> /run/secrets/crossauthz in the gateway only
 set -eu
 umask 077
-SERVICES="registry issuer status-list verifier gateway"
+SERVICES="registry issuer status-list verifier monitor gateway"
 UID_GID=10001:10001
 
 # Internal CA + one server/client certificate per service (DNS name = the service's alias on the

@@ -22,9 +22,9 @@ fn the_demo_runs_every_step_to_success_and_exits_zero() {
         "exit {:?}\n{stdout}\n{stderr}",
         out.status
     );
-    for step in 1..=7 {
+    for step in 1..=8 {
         assert!(
-            stdout.contains(&format!("[{step}/7]")),
+            stdout.contains(&format!("[{step}/8]")),
             "step {step} missing:\n{stdout}"
         );
     }
@@ -34,7 +34,9 @@ fn the_demo_runs_every_step_to_success_and_exits_zero() {
         "{stdout}"
     );
     assert!(stdout.contains("reason policy_denied"), "{stdout}");
-    assert!(stdout.contains("demo passed: 7 steps"), "{stdout}");
+    assert!(stdout.contains("scope.outside_credential"), "{stdout}");
+    assert!(stdout.contains("(reason credential_suspended)"), "{stdout}");
+    assert!(stdout.contains("demo passed: 8 steps"), "{stdout}");
     // Each domain kept its state in its own SQLite file: no database server was used.
     for domain in ["alpha", "beta"] {
         assert!(keep.path().join(domain).join("crossauthz.sqlite").is_file());

@@ -3,7 +3,9 @@
 //! alpha registers an agent with its credential; the agent obtains a token from beta's
 //! Authorization Server with nothing but its client_id (a Client ID Metadata Document carrying
 //! a `vc+jwt`), calls beta's MCP resource, is revoked by alpha and denied by beta at its next
-//! grant; an agent without the compliance beta's policy requires is denied. Every step is
+//! grant; an agent without the compliance beta's policy requires is denied; an agent that asks
+//! for more than its credential grants is caught by alpha's monitor, suspended automatically
+//! through the status list, denied by beta, and reinstated after review. Every step is
 //! checked against what the system answered over HTTPS, not against what the demo did; the
 //! first check that does not hold ends the demo with [`DemoError::Step`].
 //!
@@ -38,7 +40,7 @@ pub const SCOPE: &str = "logs:read";
 /// `ttl`, 5 s in start-dev).
 pub const REVOCATION_DEADLINE: Duration = Duration::from_secs(30);
 /// The steps of the story.
-pub const STEPS: usize = 7;
+pub const STEPS: usize = 8;
 
 /// Why the demo did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,7 @@ impl<'w> Story<'w> {
         self.revoke(n, &agent).await?;
         let seen_after = self.denied_after_revocation(n, &agent).await?;
         self.uncompliant_agent_denied(n).await?;
+        self.misbehaving_agent_suspended(n).await?;
         Ok(seen_after)
     }
 
@@ -450,6 +453,186 @@ impl<'w> Story<'w> {
         Ok(())
     }
 
+    // Step 8: alpha's monitor watches alpha's audit log; an agent asking alpha's own AS for a
+    // scope outside its credential raises a threat alert, and alpha's auto-suspension policy
+    // suspends the credential through the status list, which beta sees at its next grant.
+    async fn misbehaving_agent_suspended(&self, n: &mut Narrator) -> Result<(), DemoError> {
+        n.step("alpha's monitor catches an agent asking for more than its credential grants");
+        let alpha = &self.w.alpha;
+        // alpha's own AS accepts alpha's own agents for an internal resource.
+        let own_resource = format!("https://ops.{}/mcp", host_port(alpha));
+        let trust = json!({"issuers": [{
+            "issuer": did(alpha),
+            "credential_types": ["AgentAuthorizationCredential"],
+            "issuer_domains": [host_port(alpha)],
+        }]});
+        let policies = json!({"policies": crossauthz_verifier::policy::EXAMPLE_POLICIES});
+        let resources = json!({"resources": [{
+            "resource": own_resource,
+            "scopes": [SCOPE, "status:read"],
+            "attributes": {"sensitivity": "internal"},
+        }]});
+        for (path, body) in [
+            ("/admin/v1/trust", &trust),
+            ("/admin/v1/policies", &policies),
+            ("/admin/v1/resources", &resources),
+        ] {
+            let a = self.admin(alpha, Method::PUT, path, Some(body)).await?;
+            if a.status != StatusCode::OK {
+                return Err(n.failed(&format!("alpha's admin PUT {path}"), &a.show()));
+            }
+        }
+        let agent = self
+            .register(n, "Status poller", &["ISO-27001", "GDPR"], 0.93)
+            .await?;
+        let a = self.client_credentials(&agent).await?;
+        n.ensure(
+            a.status == StatusCode::OK,
+            &format!(
+                "alpha registered {}; beta grants it {SCOPE}",
+                agent.client_id
+            ),
+            || a.show(),
+        )?;
+
+        let a = self
+            .token_request(alpha, &agent, "logs:read admin:all", &own_resource)
+            .await?;
+        n.ensure(
+            a.body["scope"] != "logs:read admin:all",
+            &format!(
+                "it asks alpha's AS for \"logs:read admin:all\" (its credential authorizes {SCOPE}): \
+                 {} {}",
+                a.status,
+                a.body["scope"].as_str().or(a.body["error"].as_str()).unwrap_or("?")
+            ),
+            || a.show(),
+        )?;
+
+        // The monitor tails the audit log (every 200 ms in start-dev).
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let alert = loop {
+            let a = self
+                .admin(alpha, Method::GET, "/admin/v1/alerts?category=threat", None)
+                .await?;
+            let found = a.body["alerts"].as_array().and_then(|alerts| {
+                alerts
+                    .iter()
+                    .find(|x| {
+                        x["rule"] == "scope.outside_credential"
+                            && x["client_id"] == agent.client_id.as_str()
+                            && x["action"]
+                                .as_str()
+                                .is_some_and(|s| s.starts_with("suspended"))
+                    })
+                    .cloned()
+            });
+            if let Some(alert) = found {
+                break alert;
+            }
+            if Instant::now() > deadline {
+                return Err(n.failed("a suspending threat alert within 15 s", &a.show()));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        n.ensure(
+            alert["severity"] == "high",
+            &format!(
+                "alpha's monitor raised {} (severity {}, score {}): \"{}\"",
+                alert["rule"].as_str().unwrap_or("?"),
+                alert["severity"].as_str().unwrap_or("?"),
+                alert["score"],
+                alert["summary"].as_str().unwrap_or("?")
+            ),
+            || alert.to_string(),
+        )?;
+        let path = format!("/admin/v1/credentials/{}", agent.credential_id);
+        let a = self.admin(alpha, Method::GET, &path, None).await?;
+        n.ensure(
+            a.body["status"] == "suspended",
+            &format!(
+                "alpha's auto-suspension policy acted: {}; the credential is suspended",
+                alert["action"].as_str().unwrap_or("?")
+            ),
+            || a.show(),
+        )?;
+
+        let since = Instant::now();
+        let denial = loop {
+            let a = self.client_credentials(&agent).await?;
+            if a.status != StatusCode::OK {
+                break a;
+            }
+            if since.elapsed() > REVOCATION_DEADLINE {
+                return Err(n.failed("beta denies the suspended agent", &a.show()));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        let decisions = self.beta_audit("grant.decision", &agent.client_id).await?;
+        let reason = decisions.last().and_then(|d| d.reason.clone());
+        n.ensure(
+            reason.as_deref() == Some("credential_suspended"),
+            &format!(
+                "after {:.1} s beta denies its next grant: {} {} \"{}\" (reason credential_suspended)",
+                since.elapsed().as_secs_f64(),
+                denial.status,
+                denial.body["error"].as_str().unwrap_or("?"),
+                a_str(&denial.body, "error_description")
+            ),
+            || format!("{} / last decision reason {reason:?}", denial.show()),
+        )?;
+
+        // Review: alpha's security team acknowledges the alert; the suspension is lifted.
+        let id = alert["id"].as_str().unwrap_or_default();
+        let body = json!({"note": "demo: reviewed, the agent's configuration was fixed"});
+        let a = self
+            .admin(
+                alpha,
+                Method::POST,
+                &format!("/admin/v1/alerts/{id}/ack"),
+                Some(&body),
+            )
+            .await?;
+        n.ensure(
+            a.status == StatusCode::OK,
+            "after review alpha acknowledges the alert, which lifts the suspension",
+            || a.show(),
+        )?;
+        let since = Instant::now();
+        loop {
+            let a = self.client_credentials(&agent).await?;
+            if a.status == StatusCode::OK {
+                break;
+            }
+            if since.elapsed() > REVOCATION_DEADLINE {
+                return Err(n.failed("beta grants again after the review", &a.show()));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let granted_after = since.elapsed();
+        let mut missing = Vec::new();
+        for kind in [
+            "alert.raised",
+            "credential.auto_suspended",
+            "alert.acknowledged",
+            "credential.unsuspended_after_review",
+        ] {
+            if self.audit(alpha, kind, None).await?.is_empty() {
+                missing.push(kind);
+            }
+        }
+        n.ensure(
+            missing.is_empty(),
+            &format!(
+                "beta grants it again after {:.1} s; alpha's audit log holds the alert, the \
+                 suspension, the acknowledgement and the reinstatement",
+                granted_after.as_secs_f64()
+            ),
+            || format!("missing from alpha's audit log: {missing:?}"),
+        )?;
+        Ok(())
+    }
+
     async fn register(
         &self,
         n: &mut Narrator,
@@ -499,29 +682,41 @@ impl<'w> Story<'w> {
         })
     }
 
-    /// A client_credentials request by `agent` for [`SCOPE`] on the resource, authenticated by a
-    /// fresh private_key_jwt assertion whose audience is beta's issuer.
+    /// A client_credentials request by `agent` to beta for [`SCOPE`] on beta's resource.
     async fn client_credentials(&self, agent: &Agent) -> Result<Answer, DemoError> {
-        let assertion = assertion(agent, &self.w.beta.base())
+        self.token_request(&self.w.beta, agent, SCOPE, &self.w.resource)
+            .await
+    }
+
+    /// A client_credentials request by `agent` to `domain`'s AS, authenticated by a fresh
+    /// private_key_jwt assertion whose audience is that AS's issuer.
+    async fn token_request(
+        &self,
+        domain: &DevDomain,
+        agent: &Agent,
+        scope: &str,
+        resource: &str,
+    ) -> Result<Answer, DemoError> {
+        let assertion = assertion(agent, &domain.base())
             .map_err(|e| DemoError::Setup(format!("client assertion: {e}")))?;
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", "client_credentials")
             .append_pair("client_id", &agent.client_id)
             .append_pair("client_assertion_type", JWT_BEARER)
             .append_pair("client_assertion", &assertion)
-            .append_pair("scope", SCOPE)
-            .append_pair("resource", &self.w.resource);
+            .append_pair("scope", scope)
+            .append_pair("resource", resource);
         let r = self
             .w
             .http
-            .post(format!("{}/token", self.w.beta.base()))
+            .post(format!("{}/token", domain.base()))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form.finish())
             .send()
             .await;
         answer(r)
             .await
-            .map_err(|e| DemoError::Setup(format!("beta's token endpoint: {e}")))
+            .map_err(|e| DemoError::Setup(format!("{}/token: {e}", domain.base())))
     }
 
     async fn admin(
@@ -552,19 +747,27 @@ impl<'w> Story<'w> {
 
     /// beta's audit events of `kind` for `client_id`, oldest first.
     async fn beta_audit(&self, kind: &str, client_id: &str) -> Result<Vec<AuditEvent>, DemoError> {
-        let events = self
-            .w
-            .beta
+        self.audit(&self.w.beta, kind, Some(client_id)).await
+    }
+
+    /// `domain`'s audit events of `kind` (for `client_id` if given), oldest first.
+    async fn audit(
+        &self,
+        domain: &DevDomain,
+        kind: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<AuditEvent>, DemoError> {
+        let events = domain
             .database()
             .audit_store()
             .list(&AuditFilter {
                 kind: Some(kind.to_owned()),
-                client_id: Some(client_id.to_owned()),
+                client_id: client_id.map(str::to_owned),
                 limit: 1000,
                 ..AuditFilter::default()
             })
             .await
-            .map_err(|e| DemoError::Setup(format!("beta's audit log: {e}")))?;
+            .map_err(|e| DemoError::Setup(format!("{}'s audit log: {e}", domain.base())))?;
         Ok(events)
     }
 }

@@ -54,6 +54,10 @@ fn uncommenting_every_documented_default_is_accepted_and_keeps_the_defaults() {
         format!("{:?}", explicit.oauth),
         format!("{:?}", defaults.oauth)
     );
+    assert_eq!(
+        format!("{:?}", explicit.monitor),
+        format!("{:?}", defaults.monitor)
+    );
     assert_eq!(explicit.serve.grpc_listen, defaults.serve.grpc_listen);
     assert_eq!(explicit.serve.ops_listen, defaults.serve.ops_listen);
     assert_eq!(explicit.gateway.listen, defaults.gateway.listen);
