@@ -1,43 +1,25 @@
-//! OpenTelemetry metrics of the monitor: `crossauthz.monitor.alerts` (counter, by rule,
-//! category and severity) and `crossauthz.monitor.events` (audit events processed). They go
-//! wherever the process's global meter provider sends them (nowhere when none is installed).
+//! Metrics of the monitor: `crossauthz_monitor_alerts_total` (by rule, category and severity) and
+//! `crossauthz_monitor_events_total` (audit events processed), recorded in the process's metrics
+//! registry (`crossauthz_telemetry::metrics`), so they appear on `/metrics` with the others.
 
 use crossauthz_store::Alert;
-use opentelemetry::KeyValue;
-use opentelemetry::metrics::Counter;
 
-pub(crate) struct Metrics {
-    alerts: Counter<u64>,
-    events: Counter<u64>,
-}
+pub(crate) struct Metrics;
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let meter = opentelemetry::global::meter("crossauthz-monitor");
-        Self {
-            alerts: meter
-                .u64_counter("crossauthz.monitor.alerts")
-                .with_description("alerts raised by the monitor")
-                .build(),
-            events: meter
-                .u64_counter("crossauthz.monitor.events")
-                .with_description("audit events processed by the monitor")
-                .build(),
-        }
+        Self
     }
 
     pub(crate) fn alert(&self, a: &Alert) {
-        self.alerts.add(
-            1,
-            &[
-                KeyValue::new("rule", a.rule.clone()),
-                KeyValue::new("category", a.category.as_str()),
-                KeyValue::new("severity", a.severity.as_str()),
-            ],
+        crossauthz_telemetry::metrics::alert_raised(
+            &a.rule,
+            a.category.as_str(),
+            a.severity.as_str(),
         );
     }
 
     pub(crate) fn events(&self, n: u64) {
-        self.events.add(n, &[]);
+        crossauthz_telemetry::metrics::monitor_events_processed(n);
     }
 }

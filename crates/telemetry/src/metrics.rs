@@ -56,6 +56,8 @@ struct Instruments {
     cache_hits: Counter<u64>,
     cache_misses: Counter<u64>,
     status_checks: Counter<u64>,
+    alerts: Counter<u64>,
+    monitor_events: Counter<u64>,
 }
 
 static INSTRUMENTS: LazyLock<Result<Instruments, String>> = LazyLock::new(|| {
@@ -99,6 +101,14 @@ static INSTRUMENTS: LazyLock<Result<Instruments, String>> = LazyLock::new(|| {
         status_checks: meter
             .u64_counter("crossauthz.status_checks")
             .with_description("Credential status checks of the verifier, by outcome")
+            .build(),
+        alerts: meter
+            .u64_counter("crossauthz.monitor.alerts")
+            .with_description("Alerts raised by the monitor, by rule, category and severity")
+            .build(),
+        monitor_events: meter
+            .u64_counter("crossauthz.monitor.events")
+            .with_description("Audit events processed by the monitor")
             .build(),
         _provider: provider,
     })
@@ -176,6 +186,27 @@ pub fn status_checked(outcome: &str) {
     }
 }
 
+/// The monitor raised an alert (`rule`, `category`, `severity` are bounded codes).
+pub fn alert_raised(rule: &str, category: &str, severity: &str) {
+    if let Some(m) = instruments() {
+        m.alerts.add(
+            1,
+            &[
+                KeyValue::new("rule", rule.to_owned()),
+                KeyValue::new("category", category.to_owned()),
+                KeyValue::new("severity", severity.to_owned()),
+            ],
+        );
+    }
+}
+
+/// The monitor processed `n` audit events.
+pub fn monitor_events_processed(n: u64) {
+    if let Some(m) = instruments() {
+        m.monitor_events.add(n, &[]);
+    }
+}
+
 /// Every metric of the process in the Prometheus text format ([`CONTENT_TYPE`]).
 pub fn render() -> Result<String, MetricsError> {
     let m = INSTRUMENTS
@@ -224,7 +255,21 @@ mod tests {
         fetch_cache("unit-test-kind", true);
         fetch_cache("unit-test-kind", false);
         status_checked("unit_test_outcome");
+        alert_raised("unit.test_rule", "threat", "high");
+        monitor_events_processed(7);
         let text = render().unwrap();
+        assert_eq!(
+            line_value(
+                &text,
+                r#"crossauthz_monitor_alerts_total{category="threat",rule="unit.test_rule",severity="high"}"#
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            line_value(&text, "crossauthz_monitor_events_total").is_some_and(|v| v >= 7.0),
+            "{text}"
+        );
         assert_eq!(
             line_value(
                 &text,
