@@ -48,6 +48,9 @@ pub enum DemoError {
     /// The world could not be started.
     #[error("the demo could not start: {0}")]
     Setup(String),
+    /// A request of the story failed before any answer (a domain unreachable, a database error).
+    #[error("the demo could not go on: {0}")]
+    Request(String),
     /// A step did not behave as narrated.
     #[error("step {step} ({title}) did not behave as narrated: expected {expected}; saw {seen}")]
     Step {
@@ -698,7 +701,7 @@ impl<'w> Story<'w> {
         resource: &str,
     ) -> Result<Answer, DemoError> {
         let assertion = assertion(agent, &domain.base())
-            .map_err(|e| DemoError::Setup(format!("client assertion: {e}")))?;
+            .map_err(|e| DemoError::Request(format!("client assertion: {e}")))?;
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", "client_credentials")
             .append_pair("client_id", &agent.client_id)
@@ -716,7 +719,7 @@ impl<'w> Story<'w> {
             .await;
         answer(r)
             .await
-            .map_err(|e| DemoError::Setup(format!("{}/token: {e}", domain.base())))
+            .map_err(|e| DemoError::Request(format!("{}/token: {e}", domain.base())))
     }
 
     async fn admin(
@@ -736,13 +739,13 @@ impl<'w> Story<'w> {
         }
         answer(req.send().await)
             .await
-            .map_err(|e| DemoError::Setup(format!("{}{path}: {e}", domain.base())))
+            .map_err(|e| DemoError::Request(format!("{}{path}: {e}", domain.base())))
     }
 
     async fn get(&self, url: &str) -> Result<Answer, DemoError> {
         answer(self.w.http.get(url).send().await)
             .await
-            .map_err(|e| DemoError::Setup(format!("{url}: {e}")))
+            .map_err(|e| DemoError::Request(format!("{url}: {e}")))
     }
 
     /// beta's audit events of `kind` for `client_id`, oldest first.
@@ -767,7 +770,7 @@ impl<'w> Story<'w> {
                 ..AuditFilter::default()
             })
             .await
-            .map_err(|e| DemoError::Setup(format!("{}'s audit log: {e}", domain.base())))?;
+            .map_err(|e| DemoError::Request(format!("{}'s audit log: {e}", domain.base())))?;
         Ok(events)
     }
 }
